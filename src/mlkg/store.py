@@ -102,3 +102,16 @@ def _bind_prefixes(graph: Graph) -> None:
         "xsd": XSD,
     }.items():
         graph.bind(prefix, namespace, override=True)
+
+
+def connect(graph_dir: Path | str | None = None, store_url: str | None = None) -> Graph:
+    """Return the graph to read: a remote SPARQL store if ``store_url`` is given, else a build.
+
+    Every command that reads the graph goes through this function, so ``--store`` works the
+    same everywhere.
+    """
+    if store_url:
+        from mlkg.remote import open_remote
+
+        return open_remote(store_url)
+    return open_graph(graph_dir)
