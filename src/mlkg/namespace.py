@@ -64,6 +64,8 @@ class MLKG(DefinedNamespace):
     qualifier: URIRef
     minYears: URIRef
     maxYears: URIRef
+    needsContext: URIRef
+    contextCue: URIRef
 
     # salary
     average: URIRef
