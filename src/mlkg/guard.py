@@ -1,0 +1,220 @@
+"""The query guard: every SPARQL text is checked here before any engine sees it.
+
+rdflib and Oxigraph both follow ``SERVICE <url>``, ``FROM <url>``, ``FROM NAMED <url>`` and
+``LOAD <url>`` out to the network (and ``LOAD <file://…>`` to the disk), and both run SPARQL
+Update if asked. mlkg's read paths (``mlkg query``, the Python API, ``mlkg serve``) are read-only
+and make no outbound requests, so :func:`check_query` parses the text with rdflib's SPARQL grammar
+and rejects those forms unless the caller opts in.
+
+As a second line of defence against differences between rdflib's and Oxigraph's parsers, a lexical
+scan also rejects the text if a ``SERVICE``/``FROM``/``LOAD`` keyword followed by an IRI, a prefixed
+name or a variable appears anywhere in it, also after expanding ``\\uXXXX`` escapes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlkg.errors import QueryError
+
+#: Largest query text accepted, in bytes of UTF-8 (the endpoint's request body cap too).
+MAX_QUERY_BYTES = 1_000_000
+
+QUERY_FORMS = {
+    "SelectQuery": "SELECT",
+    "AskQuery": "ASK",
+    "ConstructQuery": "CONSTRUCT",
+    "DescribeQuery": "DESCRIBE",
+}
+
+_UPDATE_NAMES = {
+    "Load": "LOAD",
+    "Clear": "CLEAR",
+    "Drop": "DROP",
+    "Create": "CREATE",
+    "Add": "ADD",
+    "Move": "MOVE",
+    "Copy": "COPY",
+    "InsertData": "INSERT DATA",
+    "DeleteData": "DELETE DATA",
+    "DeleteWhere": "DELETE WHERE",
+    "Modify": "DELETE/INSERT",
+}
+
+# Keyword followed by something that names a remote or local resource. String literals such as
+# "customer service" do not match, because a quote is not an IRI, prefixed name or variable.
+_TARGET = r"(?:<|[?$]|[A-Za-z][\w.-]*:|:)"
+_LEXICAL_RULES = (
+    (re.compile(rf"\bSERVICE\s+(?:SILENT\s+)?{_TARGET}", re.IGNORECASE), "SERVICE"),
+    (re.compile(rf"\bFROM\s+(?:NAMED\s+)?{_TARGET}", re.IGNORECASE), "FROM"),
+    (re.compile(rf"\bLOAD\s+(?:SILENT\s+)?{_TARGET}", re.IGNORECASE), "LOAD"),
+)
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+class QueryRejectedError(QueryError):
+    """A query is well-formed but uses a form mlkg does not run on a read path."""
+
+
+def check_query(text: str, *, allow_service: bool = False, allow_update: bool = False) -> str:
+    """Parse a SPARQL query and reject forms that write, or reach outside the local graph.
+
+    Parameters
+    ----------
+    text
+        The SPARQL text, at most :data:`MAX_QUERY_BYTES` bytes of UTF-8.
+    allow_service
+        Allow ``SERVICE``, ``FROM``, ``FROM NAMED`` (and ``LOAD`` in an update), which fetch URLs.
+    allow_update
+        Allow SPARQL Update requests (``INSERT``, ``DELETE``, ``LOAD``, ``CLEAR``, ``DROP`` …).
+
+    Returns
+    -------
+    str
+        The query form: ``"SELECT"``, ``"ASK"``, ``"CONSTRUCT"`` or ``"DESCRIBE"``; ``"UPDATE"``
+        for an update when ``allow_update`` is true.
+
+    Raises
+    ------
+    mlkg.errors.QueryError
+        On a syntax error (``syntax error at line L, column C: …``), a forbidden form, an empty or
+        too large text, or a query nested too deeply to parse.
+
+    Examples
+    --------
+    >>> check_query("SELECT ?s WHERE { ?s ?p ?o }")
+    'SELECT'
+    >>> check_query("SELECT * { SERVICE <http://example.org/> { ?s ?p ?o } }")
+    ... # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    mlkg.guard.QueryRejectedError: SERVICE (federated query) is disabled
+    """
+    if not isinstance(text, str):
+        raise QueryError("the query must be text")
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise QueryError("the query is not valid Unicode text") from None
+    if size > MAX_QUERY_BYTES:
+        raise QueryError(f"the query is too large ({size:,} bytes; the limit is 1 MB)")
+    if not text.strip():
+        raise QueryError("the query is empty")
+    if "\x00" in text:
+        raise QueryError("the query contains a NUL character")
+
+    try:
+        form, tree = _parse(text)
+    except RecursionError:
+        raise QueryError("the query is nested too deeply (or is too long) to parse") from None
+
+    if form == "UPDATE":
+        if not allow_update:
+            names = sorted({_UPDATE_NAMES.get(n, n) for n in _update_operations(tree)})
+            what = ", ".join(names) or "update"
+            raise QueryRejectedError(
+                f"SPARQL Update ({what}) is not allowed: this graph is read-only"
+            )
+        if not allow_service and "Load" in _update_operations(tree):
+            raise QueryRejectedError("LOAD is disabled; it fetches a URL or reads a file")
+    elif not allow_service:
+        try:
+            _check_tree(tree)
+        except RecursionError:
+            raise QueryError("the query is nested too deeply (or is too long) to parse") from None
+
+    if not allow_service:
+        _lexical_check(text)
+    return form
+
+
+def _parse(text: str) -> tuple[str, Any]:
+    """Return ``(form, parse tree)``; raise :class:`QueryError` (line and column) on bad syntax."""
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    try:
+        tree = parseQuery(text)
+    except ParseBaseException as query_exc:
+        try:
+            update = parseUpdate(text)
+        except ParseBaseException:
+            raise _syntax_error(text, query_exc) from None
+        except Exception:  # rdflib raises a few others on odd input; the query error is clearer
+            raise _syntax_error(text, query_exc) from None
+        return "UPDATE", update
+    except RecursionError:
+        raise
+    except Exception as exc:  # e.g. a bad escape, an undefined prefix: rdflib raises plain errors
+        raise QueryError(f"syntax error: {_short(str(exc))}") from None
+    name = getattr(tree[1], "name", "")
+    form = QUERY_FORMS.get(name)
+    if form is None:  # pragma: no cover - the grammar only produces the four forms
+        raise QueryError("not a SPARQL query")
+    return form, tree
+
+
+def _syntax_error(text: str, exc: Any) -> QueryError:
+    """Build a ``syntax error at line L, column C`` error from a pyparsing exception."""
+    loc = max(0, min(int(getattr(exc, "loc", 0)), len(text)))
+    line = text.count("\n", 0, loc) + 1
+    column = loc - (text.rfind("\n", 0, loc) + 1) + 1
+    found = text[loc : loc + 20].split("\n", 1)[0].strip()
+    near = f"unexpected {found!r}" if found else "unexpected end of query"
+    return QueryError(f"syntax error at line {line}, column {column}: {near}")
+
+
+def _short(message: str, limit: int = 160) -> str:
+    """Return the first line of ``message``, at most ``limit`` characters."""
+    first = message.strip().splitlines()[0] if message.strip() else "invalid query"
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def _update_operations(tree: Any) -> list[str]:
+    """Return the names of the operations of a parsed update request."""
+    return [getattr(op, "name", "") for op in tree.get("request", []) or []]
+
+
+def _check_tree(node: Any) -> None:
+    """Walk a parse tree and raise on SERVICE patterns and dataset clauses."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            if item.name == "ServiceGraphPattern":
+                raise QueryRejectedError(
+                    "SERVICE (federated query) is disabled; "
+                    "start the server with --allow-service to enable it"
+                )
+            if item.name == "DatasetClause":
+                raise QueryRejectedError(
+                    "FROM / FROM NAMED are disabled: they fetch URLs; "
+                    "query the default graph instead (or use --allow-service)"
+                )
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif hasattr(item, "asList") and not isinstance(item, str):  # pyparsing ParseResults
+            stack.extend(list(item))
+
+
+def _lexical_check(text: str) -> None:
+    """Reject SERVICE/FROM/LOAD followed by a target anywhere in the raw or unescaped text."""
+    variants = [text]
+    if "\\u" in text or "\\U" in text:
+        variants.append(_UNICODE_ESCAPE.sub(lambda m: _chr(m.group(1) or m.group(2)), text))
+    for variant in variants:
+        for pattern, keyword in _LEXICAL_RULES:
+            if pattern.search(variant):
+                raise QueryRejectedError(
+                    f"{keyword} is disabled: it fetches URLs or files "
+                    "(use --allow-service to enable it)"
+                )
+
+
+def _chr(hex_digits: str) -> str:
+    """Return the character of a ``\\uXXXX`` escape, or nothing if it is not a code point."""
+    value = int(hex_digits, 16)
+    return chr(value) if value <= 0x10FFFF else ""
