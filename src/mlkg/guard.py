@@ -117,15 +117,42 @@ def check_query(text: str, *, allow_service: bool = False, allow_update: bool = 
             )
         if not allow_service and "Load" in _update_operations(tree):
             raise QueryRejectedError("LOAD is disabled; it fetches a URL or reads a file")
-    elif not allow_service:
+    else:
         try:
-            _check_tree(tree)
+            _check_tree(tree, allow_service=allow_service)
         except RecursionError:
             raise QueryError("the query is nested too deeply (or is too long) to parse") from None
 
     if not allow_service:
         _lexical_check(text)
     return form
+
+
+def default_prefixes() -> dict[str, str]:
+    """Return the prefixes a query may use without declaring them (``mlkg:``, ``skos:``, …).
+
+    The executor passes them to Oxigraph, like the prefixes bound on :func:`mlkg.store.open_graph`.
+
+    Returns
+    -------
+    dict
+        Prefix (without colon) → namespace IRI.
+    """
+    from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
+
+    from mlkg.namespace import ID_IRI, ONTOLOGY_IRI, SCHEMA
+
+    return {
+        "mlkg": ONTOLOGY_IRI,
+        "mlkgid": ID_IRI,
+        "skos": str(SKOS),
+        "schema": str(SCHEMA),
+        "prov": str(PROV),
+        "dcterms": str(DCTERMS),
+        "rdf": str(RDF),
+        "rdfs": str(RDFS),
+        "xsd": str(XSD),
+    }
 
 
 def _parse(text: str) -> tuple[str, Any]:
@@ -175,15 +202,28 @@ def _update_operations(tree: Any) -> list[str]:
     return [getattr(op, "name", "") for op in tree.get("request", []) or []]
 
 
-def _check_tree(node: Any) -> None:
-    """Walk a parse tree and raise on SERVICE patterns and dataset clauses."""
+def _check_tree(tree: Any, *, allow_service: bool) -> None:
+    """Walk a query's parse tree; raise on undeclared prefixes, SERVICE and dataset clauses."""
     from rdflib.plugins.sparql.parserutils import CompValue
 
-    stack = [node]
+    declared = set(default_prefixes()) | {
+        str(decl.get("prefix") or "")
+        for decl in tree[0]
+        if isinstance(decl, CompValue) and decl.name == "PrefixDecl"
+    }
+    stack = [tree[1]]
     while stack:
         item = stack.pop()
         if isinstance(item, CompValue):
-            if item.name == "ServiceGraphPattern":
+            if item.name == "pname":
+                prefix = str(item.get("prefix") or "")
+                if prefix not in declared:
+                    raise QueryError(
+                        f"unknown prefix '{prefix}:'; declare it with PREFIX {prefix}: <…>"
+                    )
+            elif allow_service:
+                pass
+            elif item.name == "ServiceGraphPattern":
                 raise QueryRejectedError(
                     "SERVICE (federated query) is disabled; "
                     "start the server with --allow-service to enable it"
