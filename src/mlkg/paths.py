@@ -75,7 +75,7 @@ DEFAULT_THRESHOLD = 0.5
 #: A lateral edge also needs at least this many shared requirements (one shared tool is not enough).
 LATERAL_MIN_SHARED = 2
 #: Extra cost per career stage skipped by one step.
-STAGE_JUMP_WEIGHT = 1
+STAGE_JUMP_WEIGHT = 2
 #: How many routes beyond ``k`` are examined to break ties between k-best routes by label.
 _TIE_WINDOW = 32
 
@@ -415,7 +415,7 @@ def step_cost(
     >>> step_cost({"python"}, {"python", "pytorch"}, 0, 1)
     2
     >>> step_cost(set(), {"a", "b"}, 0, 3)
-    5
+    7
     """
     gap = len(set(target_requirements) - set(source_requirements))
     jump = 0
@@ -483,7 +483,9 @@ def _build_base(graph: Graph) -> nx.DiGraph:
             iri,
             iri=iri,
             label=_node_label(data),
-            altLabels=tuple(sorted(set(data["altLabels"]) | set(sorted(data["pref"])[1:]))),
+            altLabels=tuple(
+                sorted(set(data["altLabels"]) | set(sorted(data["pref"])[1:]), key=str.casefold)
+            ),
             stages=names("stages"),
             stage_rank=min(ranks) if ranks else None,
             skills=names("skills"),

@@ -147,7 +147,7 @@ def path(
     if output_format == "json":
         _emit_json(routes[0].to_dict() if k == 1 else [route.to_dict() for route in routes])
         return
-    if len(routes) == 1:
+    if k == 1:
         click.echo(_route_text(routes[0]))
         return
     click.echo("\n\n".join(_route_text(route, i) for i, route in enumerate(routes, start=1)))
