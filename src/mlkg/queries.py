@@ -560,7 +560,7 @@ def resolve_entity(
     labels = _Labels()
     for row in label_rows:
         iri, label = str(row["entity"]), str(row["label"])
-        preferred = bool(row.get("preferred") is not None and row["preferred"].toPython())
+        preferred = str(row.get("preferred", "")).lower() in {"true", "1"}
         labels.by_label.setdefault(_normalise(label), {})
         labels.by_label[_normalise(label)][iri] = (
             labels.by_label[_normalise(label)].get(iri, False) or preferred
@@ -773,7 +773,7 @@ def run_on_graph(graph: Graph, text: str, *, row_cap: int = DEFAULT_ROW_CAP) -> 
             if len(rows) >= row_cap:
                 truncated = True
                 break
-            rows.append(tuple(_plain(term) for term in row))
+            rows.append(tuple(_plain(term) for term in row))  # type: ignore[union-attr]
         return QueryResult(
             form="SELECT",
             vars=variables,
@@ -802,7 +802,7 @@ def _plain(term: Any) -> Node | None:
 
     if isinstance(term, Literal) and term.datatype == XSD.string and not term.language:
         return Literal(str(term))
-    return term  # type: ignore[no-any-return]
+    return term
 
 
 def execute_query(
