@@ -327,6 +327,10 @@ def execute(
     }
     reply = (pool or default_pool()).run(job, timeout)
     if reply["status"] != "ok":
+        from mlkg.guard import QueryRejectedError
+
+        if reply["kind"] == "QueryRejectedError":
+            raise QueryRejectedError(reply["message"])
         raise _ERRORS.get(reply["kind"], QueryError)(reply["message"])
     return QueryResult(
         form=reply["form"],
@@ -340,7 +344,6 @@ def execute(
 
 _ERRORS: dict[str, type[MlkgError]] = {
     "QueryError": QueryError,
-    "QueryRejectedError": QueryError,
     "QueryTimeoutError": QueryTimeoutError,
     "GraphNotFoundError": GraphNotFoundError,
     "StoreError": StoreError,
