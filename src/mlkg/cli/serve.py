@@ -97,7 +97,19 @@ def serve(
             "mlkg: warning: --allow-service lets queries make the server fetch URLs", err=True
         )
     click.echo("mlkg: press Ctrl-C to stop", err=True)
+    _stop_on_signals()
     try:
         run(server)
     except KeyboardInterrupt:
         click.echo("mlkg: stopped", err=True)
+
+
+def _stop_on_signals() -> None:
+    """Make Ctrl-C (SIGINT) and SIGTERM stop the server cleanly, even when started in background."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)

@@ -61,6 +61,16 @@ async function loadExamples() {
       list.append(el("li", null, button));
     }
     if (!data.queries.length) list.replaceChildren(el("li", { class: "muted" }, "no named queries"));
+    // A link such as /#example=roles opens (and, without parameters, runs) that example.
+    // Parameters may follow: /#example=skills-of-role&role=Data%20Scientist.
+    const hash = new URLSearchParams(location.hash.slice(1));
+    const match = data.queries.find((q) => q.name === hash.get("example"));
+    if (match) {
+      selectExample(match);
+      const inputs = [...$("params").querySelectorAll("input[data-param]")];
+      inputs.forEach((input) => { input.value = hash.get(input.dataset.param) || ""; });
+      if (inputs.length && inputs.every((input) => input.value)) run();
+    }
   } catch (err) {
     list.replaceChildren(el("li", { class: "muted" }, "named queries unavailable"));
   }
