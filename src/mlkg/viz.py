@@ -352,6 +352,14 @@ def resolve_entity(data: GraphData, name: str, *, cls: str | None = "Role") -> s
     raise RoleNotFoundError(f"unknown {kind} '{name}'{hint}", suggestions)
 
 
+def _resolve_route_node(data: GraphData, name: str) -> str:
+    """Return the IRI of a route node: a role if one has that name, else any entity."""
+    try:
+        return resolve_entity(data, name)
+    except RoleNotFoundError:
+        return resolve_entity(data, name, cls=None)
+
+
 def select(
     data: GraphData,
     *,
@@ -386,7 +394,7 @@ def select(
         raise VizError("--depth needs --focus ROLE")
     allowed = resolve_classes(data, classes) if classes else None
     keep = {iri for iri, e in data.entities.items() if allowed is None or e.cls in allowed}
-    route_iris = [resolve_entity(data, r, cls=None) for r in route or []]
+    route_iris = [_resolve_route_node(data, r) for r in route or []]
     edges = [e for e in data.relation_edges()]
 
     focus_iri = None
@@ -425,21 +433,81 @@ def _humanise(predicate: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", _local(predicate)).lower()
 
 
-def _layout(nodes: Sequence[str], edges: Sequence[tuple[str, str, str]]) -> dict[str, tuple]:
-    """Return deterministic positions (NetworkX spring layout, fixed seed) scaled for vis."""
+#: Graphs up to this many nodes get a full NetworkX spring layout; larger ones lay out their
+#: best-connected nodes that way and place the others around them (NetworkX's spring layout for
+#: 500+ nodes needs scipy and is too slow for 5,000 nodes).
+SPRING_NODE_LIMIT = 300
+_GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
+
+
+def _layout(
+    nodes: Sequence[str], edges: Sequence[tuple[str, str, str]]
+) -> dict[str, tuple[float, float]]:
+    """Return deterministic positions for ``nodes``, scaled for vis-network.
+
+    Up to :data:`SPRING_NODE_LIMIT` nodes: NetworkX's spring layout with a fixed seed. Above:
+    the :data:`SPRING_NODE_LIMIT` nodes of highest degree (the anchors) get a spring layout of
+    the graph joining anchors that are adjacent or share a neighbour; every other node is then
+    placed, in breadth-first order, on a sunflower spiral around the first placed neighbour.
+    """
     import networkx as nx
 
-    g = nx.Graph()
-    g.add_nodes_from(nodes)
-    g.add_edges_from((s, o) for s, _, o in edges)
     if not nodes:
         return {}
-    iterations = 50 if len(nodes) <= PHYSICS_NODE_LIMIT else 30
-    pos = nx.spring_layout(g, seed=7, iterations=iterations)
-    scale = 120.0 * math.sqrt(len(nodes)) + 200.0
-    return {
-        n: (round(float(x) * scale, 1), round(float(y) * scale, 1)) for n, (x, y) in pos.items()
+    g = nx.Graph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from((s, o) for s, _, o in edges if s != o)
+    unit = 60.0  # distance between neighbours on a spiral, in vis pixels
+    scale = unit * 2.5 * math.sqrt(len(nodes)) + 200.0
+    if len(nodes) <= SPRING_NODE_LIMIT:
+        pos = nx.spring_layout(g, seed=7, iterations=50)
+        return {
+            n: (round(float(x) * scale, 1), round(float(y) * scale, 1)) for n, (x, y) in pos.items()
+        }
+
+    order = sorted(nodes, key=lambda n: (-g.degree(n), n))
+    anchors = set(order[:SPRING_NODE_LIMIT])
+    h = nx.Graph()
+    h.add_nodes_from(sorted(anchors))
+    h.add_edges_from((a, b) for a, b in g.edges() if a in anchors and b in anchors)
+    for node in order[SPRING_NODE_LIMIT:]:
+        near = sorted(n for n in g[node] if n in anchors)[:8]
+        h.add_edges_from((a, b) for i, a in enumerate(near) for b in near[i + 1 :])
+    spring = nx.spring_layout(h, seed=7, iterations=50)
+    placed: dict[str, tuple[float, float]] = {
+        n: (float(x) * scale, float(y) * scale) for n, (x, y) in spring.items()
     }
+    children: dict[str, int] = defaultdict(int)
+    queue = deque(sorted(anchors, key=lambda n: (-g.degree(n), n)))
+    while queue:
+        parent = queue.popleft()
+        for node in sorted(g[parent]):
+            if node in placed:
+                continue
+            children[parent] += 1
+            k = children[parent]
+            px, py = placed[parent]
+            radius = unit * (1.0 + 0.6 * math.sqrt(k))
+            placed[node] = (
+                px + radius * math.cos(k * _GOLDEN_ANGLE),
+                py + radius * math.sin(k * _GOLDEN_ANGLE),
+            )
+            queue.append(node)
+    # Nodes in components without an anchor: a spiral of their own outside the picture.
+    rest = [n for n in nodes if n not in placed]
+    for k, node in enumerate(rest, start=1):
+        radius = scale * 1.2 + unit * math.sqrt(k)
+        placed[node] = (radius * math.cos(k * _GOLDEN_ANGLE), radius * math.sin(k * _GOLDEN_ANGLE))
+    return {n: (round(x, 1), round(y, 1)) for n, (x, y) in placed.items()}
+
+
+def stabilization_iterations(n_nodes: int) -> int:
+    """Return how many physics iterations the page runs before it stops physics.
+
+    The NetworkX layout is already a good start, so physics only polishes it: 200 iterations for
+    small graphs, fewer as graphs grow (each iteration costs about ``n log n``), at least 30.
+    """
+    return max(30, min(200, 40_000 // max(n_nodes, 1)))
 
 
 def build_network(data: GraphData, selection: Selection) -> tuple[Network, dict[str, str]]:
@@ -504,7 +572,11 @@ def build_network(data: GraphData, selection: Selection) -> tuple[Network, dict[
     }
     physics = options.setdefault("physics", {})
     physics["enabled"] = not large
-    physics["stabilization"] = {"enabled": not large, "iterations": 200, "fit": True}
+    physics["stabilization"] = {
+        "enabled": not large,
+        "iterations": stabilization_iterations(len(selection.nodes)),
+        "fit": True,
+    }
     net.options = options  # a plain dict from here on; pyvis serialises it with json.dumps
     return net, ids
 
@@ -763,13 +835,16 @@ def synthetic_graph(n_nodes: int, *, seed: int = 1) -> Graph:
     """
     import random
 
+    import pyoxigraph
+    from oxrdflib import OxigraphStore
     from rdflib import RDF, Graph, Literal, URIRef
-    from rdflib.namespace import PROV, SKOS
+    from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+    from rdflib.namespace import SKOS
 
     from mlkg.namespace import MLKG, MLKGID
 
     rng = random.Random(seed)
-    g = Graph()
+    g = Graph(store=OxigraphStore(store=pyoxigraph.Store()), identifier=DATASET_DEFAULT_GRAPH_ID)
     n_roles = max(2, n_nodes // 10)
     roles = [MLKGID[f"role/r{i}"] for i in range(n_roles)]
     others: list[URIRef] = []
@@ -792,7 +867,6 @@ def synthetic_graph(n_nodes: int, *, seed: int = 1) -> Graph:
             _synthetic_fact(g, roles[rng.randrange(n_roles)], pred, node, i + n_nodes)
     for i, role in enumerate(roles[:-1]):
         _synthetic_fact(g, role, MLKG.progressesTo, roles[i + 1], 3 * n_nodes + i)
-    del PROV
     return g
 
 

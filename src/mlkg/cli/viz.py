@@ -13,7 +13,7 @@ from mlkg.cli.common import graph_option, handle_errors, store_option
 @click.option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="HTML file to write (default: graph.html in the build folder).",
 )
@@ -71,6 +71,8 @@ def viz(
     if classes is not None and not class_list:
         raise VizError("--classes is empty: name at least one class, e.g. --classes Role,Tool")
     graph = connect(graph_dir, store_url)
+    if out.is_dir():
+        raise VizError(f"cannot write {out}: it is a directory")
     if not out.parent.is_dir():
         raise VizError(f"cannot write {out}: folder {out.parent} does not exist")
     result = visualize(
