@@ -640,11 +640,10 @@ def bind_values(text: str, form: str, bindings: list[tuple[str, str]]) -> str:
     return text[: position + 1] + block + text[position + 1 :]
 
 
-_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
-
-
 def _where_brace(text: str, form: str) -> int | None:
     """Return the index of the ``{`` opening the WHERE group, skipping strings, IRIs, comments."""
+    from mlkg.guard import IRIREF, skip_string
+
     depth_paren = 0
     depth_brace = 0
     top_level_braces = 0
@@ -658,10 +657,10 @@ def _where_brace(text: str, form: str) -> int | None:
             i = n if end < 0 else end + 1
             continue
         if c in "\"'":
-            i = _skip_string(text, i)
+            i = skip_string(text, i)
             continue
         if c == "<":
-            match = _IRIREF.match(text, i)
+            match = IRIREF.match(text, i)
             if match:
                 i = match.end()
                 continue
@@ -693,27 +692,3 @@ def _where_brace(text: str, form: str) -> int | None:
             last_word = ""
         i += 1
     return None
-
-
-def _skip_string(text: str, i: int) -> int:
-    """Return the index just after the string literal starting at ``i``."""
-    quote = text[i]
-    if text.startswith(quote * 3, i):
-        end = i + 3
-        while end < len(text):
-            if text[end] == "\\":
-                end += 2
-                continue
-            if text.startswith(quote * 3, end):
-                return end + 3
-            end += 1
-        return len(text)
-    end = i + 1
-    while end < len(text):
-        if text[end] == "\\":
-            end += 2
-            continue
-        if text[end] == quote or text[end] == "\n":
-            return end + 1
-        end += 1
-    return len(text)

@@ -228,7 +228,7 @@ def _check_tree(tree: Any, *, allow_service: bool) -> None:
                     "SERVICE (federated query) is disabled; "
                     "start the server with --allow-service to enable it"
                 )
-            if item.name == "DatasetClause":
+            elif item.name == "DatasetClause":
                 raise QueryRejectedError(
                     "FROM / FROM NAMED are disabled: they fetch URLs; "
                     "query the default graph instead (or use --allow-service)"
@@ -246,12 +246,75 @@ def _lexical_check(text: str) -> None:
     if "\\u" in text or "\\U" in text:
         variants.append(_UNICODE_ESCAPE.sub(lambda m: _chr(m.group(1) or m.group(2)), text))
     for variant in variants:
+        code = strip_literals(variant)
         for pattern, keyword in _LEXICAL_RULES:
-            if pattern.search(variant):
+            if pattern.search(code):
                 raise QueryRejectedError(
                     f"{keyword} is disabled: it fetches URLs or files "
                     "(use --allow-service to enable it)"
                 )
+
+
+IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+
+
+def strip_literals(text: str) -> str:
+    """Return ``text`` with string literals and comments blanked out (IRIs kept).
+
+    Returns
+    -------
+    str
+        Text of the same length, strings and comments replaced by spaces.
+
+    Examples
+    --------
+    >>> strip_literals('SELECT * { ?s ?p "a # b" } # note')
+    'SELECT * { ?s ?p         }       '
+    """
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            out.append(" " * (end - i))
+            i = end
+        elif c in "\"'":
+            end = skip_string(text, i)
+            out.append(" " * (end - i))
+            i = end
+        elif c == "<" and (match := IRIREF.match(text, i)):
+            out.append(match.group(0))
+            i = match.end()
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def skip_string(text: str, i: int) -> int:
+    """Return the index just after the SPARQL string literal that starts at ``text[i]``."""
+    quote = text[i]
+    if text.startswith(quote * 3, i):
+        end = i + 3
+        while end < len(text):
+            if text[end] == "\\":
+                end += 2
+            elif text.startswith(quote * 3, end):
+                return end + 3
+            else:
+                end += 1
+        return len(text)
+    end = i + 1
+    while end < len(text):
+        if text[end] == "\\":
+            end += 2
+        elif text[end] in (quote, "\n"):
+            return end + 1
+        else:
+            end += 1
+    return len(text)
 
 
 def _chr(hex_digits: str) -> str:
