@@ -33,7 +33,9 @@
     copy.label = info[n.id].label;
     copy.title = tooltip(n.id);
     if (routeNodes[n.id]) {
-      copy.color = { background: n.color, border: "#111111" };
+      copy.color = { background: n.color, border: "#111111",
+                     highlight: { background: n.color, border: "#111111" },
+                     hover: { background: n.color, border: "#111111" } };
       copy.borderWidth = 4;
     }
     baseColor[n.id] = copy.color;
