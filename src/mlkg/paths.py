@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 #: Default Jaccard similarity (over skills, tools, degrees) for a lateral edge.
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.3
 #: A lateral edge also needs at least this many shared requirements (one shared tool is not enough).
 LATERAL_MIN_SHARED = 2
 #: Extra cost per career stage skipped by one step.
@@ -220,7 +220,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Route:
-    """A route from one role to another; ``cost`` is steps (unweighted) or summed step costs."""
+    """A route from one role to another; ``cost`` is steps (unweighted) or summed step costs;
+    ``nodes`` holds the role IRIs along ``path``."""
 
     source: str
     target: str
@@ -228,6 +229,7 @@ class Route:
     steps: tuple[Step, ...]
     cost: int
     weighted: bool = False
+    nodes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the route in the documented JSON shape (``from, to, path, steps, cost``)."""
@@ -238,6 +240,7 @@ class Route:
             "steps": [step.to_dict() for step in self.steps],
             "cost": self.cost,
             "weighted": self.weighted,
+            "iris": list(self.nodes),
         }
 
 
@@ -298,24 +301,78 @@ def _query_text(name: str) -> str:
 
 
 def _rows(graph: Graph, name: str) -> Iterator[dict[str, Any]]:
-    """Yield the rows of a named query as dicts of Python values (IRIs as str; unbound: None)."""
-    from rdflib import Literal, URIRef
+    """Yield the rows of a named query as dicts of Python values (IRIs as str; unbound: None).
 
-    result = graph.query(_query_text(name))
+    On an Oxigraph-backed graph of the default graph (what :mod:`mlkg.store` opens) the query
+    runs on pyoxigraph directly: converting every term to rdflib first costs more than the query.
+    """
+    text = _query_text(name)
+    inner = _oxigraph_store(graph)
+    if inner is not None:
+        solutions = inner.query(text)
+        names = [variable.value for variable in solutions.variables]
+        for solution in solutions:
+            yield dict(zip(names, map(_from_oxigraph, solution), strict=True))
+        return
+
+    from rdflib import Literal
+
+    result = graph.query(text)
     names = [str(var) for var in (result.vars or [])]
     for row in result:
         values: dict[str, Any] = {}
         for var in names:
-            term = row[var]  # type: ignore[index, call-overload]
+            term = row[var]  # type: ignore[index]
             if term is None:
                 values[var] = None
             elif isinstance(term, Literal):
                 values[var] = term.toPython()
-            elif isinstance(term, URIRef):
-                values[var] = str(term)
-            else:  # a blank node
+            else:  # an IRI (or a blank node)
                 values[var] = str(term)
         yield values
+
+
+def _oxigraph_store(graph: Graph) -> Any:
+    """Return the pyoxigraph store behind ``graph`` if it reads that store's default graph."""
+    try:
+        import pyoxigraph
+        from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+    except ImportError:  # pragma: no cover - both are dependencies
+        return None
+    inner = getattr(graph.store, "_inner", None)
+    if isinstance(inner, pyoxigraph.Store) and graph.identifier == DATASET_DEFAULT_GRAPH_ID:
+        return inner
+    return None
+
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_INTEGER_TYPES = {
+    _XSD + name
+    for name in (
+        "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+        "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte", "negativeInteger",
+        "nonPositiveInteger",
+    )
+}  # fmt: skip
+_FLOAT_TYPES = {_XSD + "decimal", _XSD + "double", _XSD + "float"}
+
+
+def _from_oxigraph(term: Any) -> Any:
+    """Return a pyoxigraph term as a Python value: IRIs as str, numbers as int/float."""
+    if term is None:
+        return None
+    datatype = getattr(term, "datatype", None)
+    if datatype is None:  # a NamedNode or BlankNode
+        return str(term.value)
+    value = str(term.value)
+    try:
+        if datatype.value in _INTEGER_TYPES:
+            return int(value)
+        if datatype.value in _FLOAT_TYPES:
+            return float(value)
+    except ValueError:
+        return value
+    return value
 
 
 def _local_name(iri: str) -> str:
@@ -325,6 +382,8 @@ def _local_name(iri: str) -> str:
 
 def _clean(text: str) -> str:
     """Return ``text`` without control or bidi-override characters, with whitespace collapsed."""
+    if text.isprintable():  # the common case; format characters (bidi overrides) are not
+        return " ".join(text.split())
     kept = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cf"} or ch == " ")
     return " ".join(kept.split())
 
@@ -694,6 +753,7 @@ def load_view(
         if entry is None or refresh:
             base = _build_base(graph)
             nx.freeze(base)
+            _reverse(base)
             owner: Any = weakref.ref(graph) if cache_key is None else (lambda: graph)
             entry = _CacheEntry(owner, base)
             _CACHE[key] = entry
@@ -705,8 +765,10 @@ def load_view(
         if view is None:
             view = nx.DiGraph(entry.base)
             view.graph.update(entry.base.graph, lateral=True, threshold=value)
+            view.graph.pop("_reverse", None)
             _add_lateral(view, value)
             nx.freeze(view)
+            _reverse(view)
             entry.lateral[value] = view
         return view
 
@@ -853,6 +915,7 @@ def _route(view: nx.DiGraph, nodes: list[str], weighted: bool) -> Route:
         steps=steps,
         cost=cost,
         weighted=weighted,
+        nodes=tuple(nodes),
     )
 
 
@@ -873,6 +936,22 @@ def _sort_key(view: nx.DiGraph, nodes: list[str]) -> tuple[tuple[str, str], ...]
     return tuple((view.nodes[node]["label"].casefold(), node) for node in nodes)
 
 
+def _reverse(view: nx.DiGraph) -> nx.DiGraph:
+    """Return the reversed view, built once per (frozen) view: searches run backwards from the
+    target, and a reversed copy walks faster than networkx's reverse_view."""
+    import networkx as nx
+
+    with _LOCK:
+        reverse = view.graph.get("_reverse")
+        if reverse is None:
+            reverse = nx.DiGraph()
+            reverse.add_nodes_from(view)
+            reverse.add_edges_from((v, u, {"cost": d["cost"]}) for u, v, d in view.edges(data=True))
+            nx.freeze(reverse)
+            view.graph["_reverse"] = reverse
+    return reverse
+
+
 def _best_path(view: nx.DiGraph, source: str, target: str, weighted: bool) -> list[str] | None:
     """Return the cheapest path whose label sequence sorts first, or None if there is none.
 
@@ -882,10 +961,12 @@ def _best_path(view: nx.DiGraph, source: str, target: str, weighted: bool) -> li
     """
     import networkx as nx
 
-    weight: Any = "cost" if weighted else (lambda u, v, d: 1)
-    distance = nx.single_source_dijkstra_path_length(
-        view.reverse(copy=False), target, weight=weight
-    )
+    reverse = _reverse(view)
+    distance: Mapping[str, int]
+    if weighted:
+        distance = nx.single_source_dijkstra_path_length(reverse, target, weight="cost")
+    else:
+        distance = nx.single_source_shortest_path_length(reverse, target)
     if source not in distance:
         return None
     nodes = [source]
@@ -1073,11 +1154,13 @@ def next_roles(
 # --------------------------------------------------------------------------------------------
 
 
-def synthetic_turtle(n_roles: int, *, seed: int = 0, ladder_length: int = 8) -> str:
+def synthetic_turtle(
+    n_roles: int, *, seed: int = 0, ladder_length: int = 8, cross_every: int = 3
+) -> str:
     """Return Turtle for a synthetic career graph of ``n_roles`` roles (for benchmarks).
 
     Roles form ladders of ``ladder_length`` rungs, each rung requiring 4-8 of 400 skills and tools;
-    every tenth role also steps to a rung of another ladder, so routes cross ladders.
+    every ``cross_every``-th role also steps to a random role, so routes cross ladders.
     """
     import random
 
@@ -1102,7 +1185,7 @@ def synthetic_turtle(n_roles: int, *, seed: int = 0, ladder_length: int = 8) -> 
         ]
         if (i + 1) % ladder_length and i + 1 < n_roles:
             parts.append(f"mlkg:progressesTo r:r{i + 1}")
-        if i % 10 == 0 and n_roles > 1:
+        if i % cross_every == 0 and n_roles > 1:
             parts.append(f"mlkg:progressesTo r:r{rng.randrange(n_roles)}")
         lines.append(" ;\n    ".join(parts) + " .")
     return "\n".join(lines) + "\n"
@@ -1118,7 +1201,8 @@ def bench_route_latency(
     dict[str, float]
         ``roles``, ``edges``, ``load_s`` (first :func:`load_view`, SPARQL included),
         ``p50_ms``, ``p95_ms`` and ``max_ms`` of :func:`shortest_route` once the view is cached
-        (queries that find no route count too: they cost the same search).
+        (queries that find no route count too), ``found`` (share of queries with a route)
+        and ``mean_steps`` of the routes found.
     """
     import random
 
@@ -1135,11 +1219,12 @@ def bench_route_latency(
     load_s = time.perf_counter() - started
     rng = random.Random(seed)
     timings = []
+    lengths = []
     for _ in range(queries):
         a, b = f"Role {rng.randrange(n_roles)}", f"Role {rng.randrange(n_roles)}"
         started = time.perf_counter()
         with contextlib.suppress(NoRouteError):
-            shortest_route(graph, a, b, weighted=weighted)
+            lengths.append(len(shortest_route(graph, a, b, weighted=weighted)[0].steps))
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     return {
@@ -1149,4 +1234,6 @@ def bench_route_latency(
         "p50_ms": round(statistics.median(timings), 3),
         "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 3),
         "max_ms": round(timings[-1], 3),
+        "found": round(len(lengths) / queries, 3),
+        "mean_steps": round(statistics.fmean(lengths), 2) if lengths else 0.0,
     }

@@ -40,7 +40,7 @@ threshold_option = click.option(
     type=click.FloatRange(0.0, 1.0, min_open=True),
     default=None,
     metavar="J",
-    help="Jaccard similarity of requirements for a lateral step (default 0.5; with --lateral).",
+    help="Jaccard similarity of requirements for a lateral step (default 0.3; with --lateral).",
 )
 
 
