@@ -561,3 +561,34 @@ def test_synthetic_graph_shape() -> None:
     assert len(data.entities) == 60
     assert sum(e.cls == "Role" for e in data.entities.values()) == 6
     assert all(f.evidence for f in data.facts)
+
+
+def test_seed_build_page(seed_build_dir: Path, tmp_path: Path) -> None:
+    from mlkg.store import open_graph
+
+    graph = open_graph(seed_build_dir)
+    out = tmp_path / "seed.html"
+    result = viz.visualize(graph, out)
+    html = out.read_text(encoding="utf-8")
+    assert_offline(html)
+    data = payload_of(html)
+    entities = viz.read_graph_data(graph).entities
+    assert len(data["nodes"]) == result.nodes == len(entities) > 50
+    roles = [i for i in data["info"].values() if i["cls"] == "Role"]
+    assert roles and any(f["evidence"] for i in roles for f in i["facts"])
+
+
+def test_pyvis_traps_that_made_us_own_the_template() -> None:
+    """pyvis 0.3.2's own template renders the heading raw and links CDNs even "in_line".
+
+    If this starts failing, pyvis changed: re-check HARDENING.md before relying on it.
+    """
+    from pyvis.network import Network
+
+    net = Network(heading="<img src=x onerror=alert(1)>", cdn_resources="in_line")
+    net.add_node("a", label="a")
+    html = net.generate_html()
+    assert "<img src=x onerror=alert(1)>" in html
+    assert re.search(r'<link[^>]+href="https://cdn', html)
+    ours = render(memory_graph(Path(__file__).parent / "fixtures" / "small-graph.ttl"))
+    assert "<link" not in ours

@@ -248,3 +248,14 @@ def test_large_graph_uses_layout_without_physics(
     assert [payload(browser)["info"][n]["label"] for n in selected] == ["tool 2"]
     browser.screenshot(tmp_path / "large.png")
     assert_clean(browser, page)
+
+
+def test_seed_build_page(browser: viz.Chromium, seed_build_dir: Path, tmp_path: Path) -> None:
+    from mlkg.store import open_graph
+
+    page = tmp_path / "seed.html"
+    result = viz.visualize(open_graph(seed_build_dir), page)
+    open_page(browser, page)
+    assert drawn_nodes(browser) == result.nodes
+    browser.screenshot(tmp_path / "seed.png")
+    assert_clean(browser, page)

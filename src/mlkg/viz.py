@@ -463,6 +463,7 @@ def _layout(
     g.remove_nodes_from(isolated)
     connected = [n for n in nodes if n in g]
     scale = unit * 2.5 * math.sqrt(max(len(connected), 1)) + 200.0
+    placed: dict[str, tuple[float, float]] = {}
     if len(connected) <= SPRING_NODE_LIMIT:
         pos = nx.spring_layout(g, seed=7, iterations=50) if connected else {}
         placed = {n: (float(x) * scale, float(y) * scale) for n, (x, y) in pos.items()}
@@ -477,9 +478,7 @@ def _layout(
         near = sorted(n for n in g[node] if n in anchors)[:8]
         h.add_edges_from((a, b) for i, a in enumerate(near) for b in near[i + 1 :])
     spring = nx.spring_layout(h, seed=7, iterations=50)
-    placed: dict[str, tuple[float, float]] = {
-        n: (float(x) * scale, float(y) * scale) for n, (x, y) in spring.items()
-    }
+    placed = {n: (float(x) * scale, float(y) * scale) for n, (x, y) in spring.items()}
     children: dict[str, int] = defaultdict(int)
     queue = deque(sorted(anchors, key=lambda n: (-g.degree(n), n)))
     while queue:
