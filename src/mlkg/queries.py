@@ -874,3 +874,23 @@ def run(
         {var: term for var, term in zip(result.vars, row, strict=False) if term is not None}
         for row in result.rows
     ]
+
+
+def catalogue_markdown(catalogue: Mapping[str, NamedQuery] | None = None) -> str:
+    """Return the catalogue as a Markdown table (name, parameters, summary).
+
+    ``docs/sparql.md`` holds this table; a test keeps it in step with the ``.rq`` files.
+
+    Returns
+    -------
+    str
+        The table, one line per query, ending with a line break.
+    """
+    entries = catalogue if catalogue is not None else load_catalogue()
+    lines = ["| query | parameters | summary |", "|---|---|---|"]
+    for name in sorted(entries):
+        entry = entries[name]
+        params = ", ".join(f"`{p.name}`" for p in entry.params) or "–"
+        summary = entry.summary.replace("|", "\\|")
+        lines.append(f"| `{name}` | {params} | {summary} |")
+    return "\n".join(lines) + "\n"
