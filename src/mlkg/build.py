@@ -1,0 +1,397 @@
+"""Build a graph from documents: read, extract, merge, validate, write atomically.
+
+A build folder ``OUT`` is a symbolic link to the newest complete build kept in ``.OUT.builds/``
+next to it. A build is written into a staging folder and published by replacing the link in one
+``os.replace``, so a reader sees the old graph or the new one, never a mix, and a build killed
+half-way leaves the previous one untouched. A lock file refuses a second concurrent build of the
+same folder. Extractions are cached by document content, so unchanged documents are not
+re-extracted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import pickle
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlkg.documents import MAX_DOCUMENT_BYTES, Document, read_documents
+from mlkg.errors import BuildError, BuildLockedError, ValidationError
+from mlkg.records import Extraction
+from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE, write_store
+
+#: How many complete builds are kept next to the build folder.
+KEEP_BUILDS = 3
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class BuildSummary:
+    """What a build read and made; also written to ``OUT/build.json``."""
+
+    out: str
+    documents: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+    entities: dict[str, int] = field(default_factory=dict)
+    facts: dict[str, int] = field(default_factory=dict)
+    salaries: int = 0
+    triples: int = 0
+    seconds: float = 0.0
+    cached: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the summary as a JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+def _parents(out: Path) -> tuple[Path, Path, Path]:
+    parent = out.parent
+    return (
+        parent / f".{out.name}.builds",
+        parent / f".{out.name}.lock",
+        parent / f".{out.name}.cache",
+    )
+
+
+@contextlib.contextmanager
+def build_lock(out: Path) -> Iterator[None]:
+    """Hold the build lock of ``out``; raise :class:`BuildLockedError` if another build has it."""
+    _, lock_path, _ = _parents(out)
+    try:
+        handle = lock_path.open("a+")
+    except OSError as exc:
+        raise BuildError(f"cannot write to {out.parent}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildLockedError(
+                f"another build of {out} is running (lock: {lock_path}); try again when it ends"
+            ) from exc
+        yield
+    finally:
+        handle.close()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_orphans(builds: Path) -> None:
+    """Remove staging folders left by builds that were killed."""
+    if not builds.is_dir():
+        return
+    for entry in builds.iterdir():
+        if entry.name.startswith("staging-"):
+            try:
+                pid = int(entry.name.split("-")[1])
+            except (IndexError, ValueError):
+                pid = -1
+            if pid != os.getpid() and not _pid_alive(pid):
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish(out: Path, staging: Path, builds: Path) -> Path:
+    """Move ``staging`` to its final name and point ``out`` at it atomically; return it."""
+    final = builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**9:09d}"
+    os.replace(staging, final)
+    _fsync_dir(builds)
+    if out.exists() and not out.is_symlink():
+        # A plain folder from an older layout or made by hand: keep it beside the builds.
+        if not (out / SUMMARY_FILE).is_file() and any(out.iterdir()):
+            raise BuildError(
+                f"{out} exists and is not an mlkg build: choose another --out or remove it"
+            )
+        os.replace(out, builds / f"previous-{os.getpid()}")
+    link = out.parent / f".{out.name}.link-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    os.symlink(os.path.relpath(final, out.parent), link)
+    os.replace(link, out)
+    _fsync_dir(out.parent)
+    return final
+
+
+def _prune(builds: Path, current: Path, keep: int) -> None:
+    complete = sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("staging-"))
+    for old in complete[:-keep] if keep > 0 else complete:
+        if old.resolve() != current.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _extract_all(
+    documents: Sequence[Document],
+    cache_dir: Path | None,
+    jobs: int,
+    progress: ProgressCallback | None,
+) -> tuple[list[Extraction], int]:
+    from mlkg.extract import Extractor
+
+    extractor = Extractor()
+    results: dict[int, Extraction] = {}
+    todo: list[int] = []
+    cached = 0
+    for index, document in enumerate(documents):
+        hit = _cache_get(cache_dir, document, extractor.digest)
+        if hit is not None:
+            results[index] = hit
+            cached += 1
+        else:
+            todo.append(index)
+    done = len(results)
+    total = len(documents)
+    if progress:
+        progress(done, total, "cached")
+    if jobs > 1 and len(todo) > 8:
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunk = max(1, len(todo) // (jobs * 4))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for index, extraction in zip(
+                todo, pool.map(_extract_one, (documents[i] for i in todo), chunksize=chunk),
+                strict=True,
+            ):
+                results[index] = extraction
+                _cache_put(cache_dir, documents[index], extractor.digest, extraction)
+                done += 1
+                if progress:
+                    progress(done, total, documents[index].file_name)
+    else:
+        for index in todo:
+            results[index] = extractor.extract(documents[index])
+            _cache_put(cache_dir, documents[index], extractor.digest, results[index])
+            done += 1
+            if progress:
+                progress(done, total, documents[index].file_name)
+    return [results[i] for i in range(total)], cached
+
+
+_WORKER_EXTRACTOR: Any = None
+
+
+def _extract_one(document: Document) -> Extraction:
+    global _WORKER_EXTRACTOR
+    if _WORKER_EXTRACTOR is None:
+        from mlkg.extract import Extractor
+
+        _WORKER_EXTRACTOR = Extractor()
+    result: Extraction = _WORKER_EXTRACTOR.extract(document)
+    return result
+
+
+def _cache_key(document: Document, digest: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{document.sha256}|{document.title}|{document.primary_role_hint}|{digest}".encode()).hexdigest()
+
+
+def _cache_get(cache_dir: Path | None, document: Document, digest: str) -> Extraction | None:
+    if cache_dir is None:
+        return None
+    path = cache_dir / f"{_cache_key(document, digest)}.pickle"
+    try:
+        with path.open("rb") as handle:
+            value = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+    return value if isinstance(value, Extraction) else None
+
+
+def _cache_put(cache_dir: Path | None, document: Document, digest: str, extraction: Extraction) -> None:
+    if cache_dir is None:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        path = cache_dir / f"{_cache_key(document, digest)}.pickle"
+        temp = path.with_suffix(f".tmp-{os.getpid()}")
+        with temp.open("wb") as handle:
+            pickle.dump(extraction, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def build(
+    paths: Sequence[Path | str],
+    out: Path | str,
+    *,
+    strict: bool = False,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    jobs: int = 1,
+    validate: bool = True,
+    use_cache: bool = True,
+    keep: int = KEEP_BUILDS,
+    progress: ProgressCallback | None = None,
+) -> BuildSummary:
+    """Build the graph of the documents under ``paths`` into the folder ``out``; return a summary.
+
+    Unusable documents are skipped and listed in the summary (``strict=True`` makes any of them
+    an error). Raises :class:`BuildError` when no usable document remains, when the output
+    cannot be written, or (:class:`ValidationError`) when the graph breaks the SHACL shapes; the
+    previous build in ``out`` is then left as it was.
+
+    Examples
+    --------
+    >>> summary = build(["data/documents"], "data/build")  # doctest: +SKIP
+    >>> summary.entities["Role"] > 0  # doctest: +SKIP
+    True
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    builds, _, cache = _parents(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot create {out.parent}: {exc.strerror or exc}") from exc
+    if not os.access(out.parent, os.W_OK):
+        raise BuildError(f"cannot write to {out.parent}: permission denied")
+
+    report = read_documents([Path(p) for p in paths], max_bytes=max_bytes)
+    summary = BuildSummary(out=str(out))
+    summary.skipped = [{"file": f, "reason": r} for f, r in report.skipped]
+    summary.duplicates = [{"file": f, "same_as": s} for f, s in report.duplicates]
+    problems = [s for s in summary.skipped if not s["reason"].startswith("read with a warning")]
+    if strict and problems:
+        first = problems[0]
+        raise BuildError(f"{first['file']}: {first['reason']} (--strict)")
+
+    with build_lock(out):
+        _clean_orphans(builds)
+        extractions, summary.cached = _extract_all(
+            report.documents, cache if use_cache else None, jobs, progress
+        )
+        documents: list[Document] = []
+        usable: list[Extraction] = []
+        for document, extraction in zip(report.documents, extractions, strict=True):
+            if extraction.primary_role is None:
+                reason = "; ".join(extraction.warnings) or "no recognisable role"
+                if strict:
+                    raise BuildError(f"{document.file_name}: {reason} (--strict)")
+                summary.skipped.append({"file": document.file_name, "reason": reason})
+                continue
+            documents.append(document)
+            usable.append(extraction)
+        if not documents:
+            reasons = "; ".join(f"{s['file']}: {s['reason']}" for s in summary.skipped[:5])
+            raise BuildError("no usable document" + (f" ({reasons})" if reasons else ""))
+
+        from mlkg.graph import build_graph, serialize
+
+        graph = build_graph(documents, usable)
+        if validate:
+            from mlkg.validate import validate_graph
+
+            result = validate_graph(graph)
+            if not result.conforms:
+                raise ValidationError(
+                    "the built graph breaks the SHACL shapes; nothing was written:\n"
+                    + result.summary()
+                )
+        _fill_summary(summary, graph, documents, usable)
+
+        try:
+            builds.mkdir(exist_ok=True)
+            staging = builds / f"staging-{os.getpid()}-{time.monotonic_ns()}"
+            staging.mkdir()
+        except OSError as exc:
+            raise BuildError(f"cannot write to {out.parent}: {exc.strerror or exc}") from exc
+        try:
+            _write_file(staging / GRAPH_FILE, serialize(graph))
+            write_store(staging / GRAPH_FILE, staging / STORE_DIR)
+            summary.seconds = round(time.perf_counter() - started, 3)
+            _write_file(
+                staging / SUMMARY_FILE,
+                json.dumps(summary.to_json(), indent=2, sort_keys=True).encode("utf-8"),
+            )
+            _fsync_dir(staging)
+            final = _publish(out, staging, builds)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise BuildError(f"cannot write the build to {out}: {exc.strerror or exc}") from exc
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _prune(builds, final, keep)
+    return summary
+
+
+def _fill_summary(
+    summary: BuildSummary, graph: Any, documents: list[Document], extractions: list[Extraction]
+) -> None:
+    from rdflib import RDF, URIRef
+    from rdflib.namespace import SKOS
+
+    from mlkg.namespace import ONTOLOGY_IRI
+
+    classes: Counter[str] = Counter()
+    for _, cls in graph.subject_objects(RDF.type):
+        if str(cls).startswith(ONTOLOGY_IRI) and str(cls)[len(ONTOLOGY_IRI) :] not in ("Document", "Evidence"):
+            classes[str(cls)[len(ONTOLOGY_IRI) :]] += 1
+    summary.entities = dict(sorted(classes.items()))
+    predicates: Counter[str] = Counter()
+    for _, predicate, _ in graph:
+        name = str(predicate)
+        if name.startswith(ONTOLOGY_IRI) and name[len(ONTOLOGY_IRI) :] in (
+            "requiresSkill", "usesTool", "publishesAt", "progressesTo", "atStage",
+            "requiresDegree", "inField", "focusesOn", "worksIn", "hasSalary",
+        ):
+            predicates[name[len(ONTOLOGY_IRI) :]] += 1
+    summary.facts = dict(sorted(predicates.items()))
+    summary.salaries = sum(len(e.salaries) for e in extractions)
+    summary.triples = len(graph)
+    summary.documents = []
+    for document, extraction in zip(documents, extractions, strict=True):
+        role = extraction.primary_role or ""
+        label = graph.value(URIRef(role), SKOS.prefLabel) if role else None
+        summary.documents.append(
+            {
+                "id": document.id,
+                "file": document.file_name,
+                "title": document.title,
+                "primary_role": str(label or ""),
+            }
+        )
+
+
+def read_summary(build_dir: Path | str) -> dict[str, Any]:
+    """Return the summary (``build.json``) of an existing build."""
+    from mlkg.store import resolve_build_dir
+
+    path = resolve_build_dir(build_dir) / SUMMARY_FILE
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"cannot read the build summary {path}: {exc}") from exc
+    return data

@@ -1,0 +1,96 @@
+"""Text normalisation for matching, with a map back to the original offsets.
+
+Matching is done on a normalised copy of the text (lower case, hyphens and slashes as spaces,
+no apostrophes, no dots inside abbreviations, single spaces) so that "Ph.D." meets "PhD",
+"Scikit-learn" meets "scikit learn" and "Master’s" meets "masters". :class:`Normalized` maps
+every offset of the copy back to the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+_TRANSLATE = str.maketrans(
+    {
+        "’": "'",
+        "‘": "'",
+        "`": "'",
+        "-": " ",
+        "‐": " ",
+        "‑": " ",
+        "–": " ",
+        "—": " ",
+        "_": " ",
+        "/": " ",
+        "\n": " ",
+        "\t": " ",
+        "\u00a0": " ",
+    }
+)
+# Characters dropped from the copy: apostrophes, dots between letters ("ph.d", "node.js"), and all
+# but the first of a run of spaces.
+_DROP = re.compile(r"'|(?<=[^\W_])\.(?=[^\W_])|(?<= ) +")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A normalised copy of a text and the map back to the original offsets."""
+
+    text: str
+    shifted: tuple[int, ...]  # deletion positions minus their rank, ascending
+
+    def original(self, index: int) -> int:
+        """Return the offset in the original text of offset ``index`` of the copy."""
+        return index + bisect_right(self.shifted, index)
+
+
+def _lower(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def normalize(text: str) -> Normalized:
+    """Return the normalised copy of ``text`` used for matching.
+
+    Examples
+    --------
+    >>> n = normalize("A Ph.D. in Scikit-learn")
+    >>> n.text
+    'a phd. in scikit learn'
+    >>> n.original(n.text.index("scikit"))
+    11
+    """
+    lowered = _lower(text.translate(_TRANSLATE))
+    drops = [m.start() + k for m in _DROP.finditer(lowered) for k in range(m.end() - m.start())]
+    if not drops:
+        return Normalized(lowered, ())
+    pieces = []
+    previous = 0
+    for position in drops:
+        pieces.append(lowered[previous:position])
+        previous = position + 1
+    pieces.append(lowered[previous:])
+    shifted = tuple(d - rank for rank, d in enumerate(drops))
+    return Normalized("".join(pieces), shifted)
+
+
+def normalize_key(label: str) -> str:
+    """Return the matching key of a label: its normalised form, trimmed.
+
+    Examples
+    --------
+    >>> normalize_key("Master's degree")
+    'masters degree'
+    >>> normalize_key("Ph.D.")
+    'phd'
+    """
+    return normalize(label.strip()).text.strip().rstrip(".,;:!? ")
+
+
+def is_word_char(char: str) -> bool:
+    """Return True for characters that continue a word (letters, digits, ``+`` and ``#``)."""
+    return char.isalnum() or char in "+#"
