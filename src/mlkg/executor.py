@@ -23,7 +23,6 @@ import os
 import queue
 import re
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,18 +116,22 @@ class WorkerPool:
         *,
         memory_limit_mb: int | None = None,
         max_queries_per_worker: int = 1000,
+        warm_graph_dir: Path | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a worker pool needs at least one worker")
         self.size = size
         self.memory_limit_mb = memory_limit_mb
         self.max_queries_per_worker = max_queries_per_worker
+        self.warm_graph_dir = os.path.abspath(warm_graph_dir) if warm_graph_dir else None
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False
         self._all: set[_Worker] = set()
-        for _ in range(size):
-            self._idle.put(self._start_worker())
+        starting = [self._start_worker() for _ in range(size)]
+        for worker in starting:
+            self._wait_ready(worker)
+            self._idle.put(worker)
 
     # -- worker life cycle -------------------------------------------------------------------
     def _start_worker(self) -> _Worker:
@@ -136,7 +139,7 @@ class WorkerPool:
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         process = ctx.Process(
             target=_worker_main,
-            args=(child_conn, self.memory_limit_mb),
+            args=(child_conn, self.memory_limit_mb, self.warm_graph_dir),
             name="mlkg-query-worker",
             daemon=True,
         )
@@ -146,6 +149,13 @@ class WorkerPool:
         with self._lock:
             self._all.add(worker)
         return worker
+
+    @staticmethod
+    def _wait_ready(worker: _Worker, timeout: float = 60.0) -> None:
+        """Wait until a new worker has imported its modules (and opened the build, if known)."""
+        with contextlib.suppress(EOFError, OSError):
+            if worker.conn.poll(timeout):
+                worker.conn.recv()
 
     def _kill(self, worker: _Worker) -> None:
         with contextlib.suppress(Exception):
@@ -166,6 +176,7 @@ class WorkerPool:
                 return
             try:
                 fresh = self._start_worker()
+                self._wait_ready(fresh)  # only a warm worker joins the queue
             except Exception:  # pragma: no cover - e.g. out of processes; retry on next query
                 return
             if self._closed:
@@ -201,7 +212,6 @@ class WorkerPool:
         """
         if self._closed:
             raise QueryError("the query executor is shut down")
-        deadline = time.monotonic() + timeout
         try:
             worker = self._idle.get(timeout=max(0.0, timeout))
         except queue.Empty:
@@ -213,8 +223,7 @@ class WorkerPool:
             raise QueryError("the query worker stopped unexpectedly; try again")
         try:
             worker.conn.send(job)
-            remaining = max(0.0, deadline - time.monotonic())
-            if not worker.conn.poll(remaining):
+            if not worker.conn.poll(timeout):
                 self._replace(worker)
                 raise QueryTimeoutError(
                     f"the query ran longer than {timeout:g} s and was stopped; "
@@ -408,12 +417,22 @@ def _context() -> Any:
     except ValueError:  # pragma: no cover - Windows
         return multiprocessing.get_context("spawn")
     # Imported once in the fork server, so each new worker starts warm in a few milliseconds.
-    ctx.set_forkserver_preload(["mlkg.executor", "mlkg.guard", "pyoxigraph", "rdflib"])
+    ctx.set_forkserver_preload(
+        [
+            "mlkg.executor",
+            "mlkg.guard",
+            "mlkg.store",
+            "mlkg.namespace",
+            "pyoxigraph",
+            "rdflib",
+            "rdflib.plugins.sparql.parser",
+        ]
+    )
     return ctx
 
 
-def _worker_main(conn: Connection, memory_limit_mb: int | None) -> None:
-    """Serve jobs from ``conn`` until it closes."""
+def _worker_main(conn: Connection, memory_limit_mb: int | None, warm_graph_dir: str | None) -> None:
+    """Say ``ready`` on ``conn`` once warm, then serve jobs from it until it closes."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -429,6 +448,13 @@ def _worker_main(conn: Connection, memory_limit_mb: int | None) -> None:
     from rdflib.plugins.sparql import parser  # noqa: F401
 
     stores: dict[str, tuple[tuple[int, ...], Any, int]] = {}
+    if warm_graph_dir:
+        with contextlib.suppress(Exception):
+            _open_store(warm_graph_dir, stores)
+    try:
+        conn.send("ready")
+    except (OSError, BrokenPipeError):
+        return
     while True:
         try:
             job = conn.recv()

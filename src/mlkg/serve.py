@@ -209,7 +209,11 @@ def make_server(config: ServerConfig) -> EndpointServer:
             raise ServeError(
                 f"--cors-origin {origin!r}: give a full origin such as http://localhost:3000"
             )
-    pool = WorkerPool(config.workers, memory_limit_mb=config.memory_limit_mb)
+    pool = WorkerPool(
+        config.workers,
+        memory_limit_mb=config.memory_limit_mb,
+        warm_graph_dir=Path(config.graph_dir),
+    )
     try:
         return EndpointServer(config, pool)
     except OSError as exc:
@@ -567,6 +571,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "mlkg"
     sys_version = ""
     timeout = 30  # seconds a client may take to send its request (slow clients are cut off)
+    disable_nagle_algorithm = True  # small responses go out at once (no 40 ms delayed-ACK stalls)
 
     # -- plumbing ------------------------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -680,6 +685,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_DELETE = do_PATCH = _unsupported
 
+    def _drain(self, length: int, limit: int = 16 * MAX_BODY_BYTES) -> None:
+        """Read and drop a refused body (up to ``limit``), so the client gets to read our answer."""
+        remaining = min(length, limit)
+        with contextlib.suppress(OSError):
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 65536))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             self.close_connection = True
@@ -697,6 +712,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _HTTPError(HTTPStatus.BAD_REQUEST, "bad Content-Length")
         if length > MAX_BODY_BYTES:
             self.close_connection = True
+            self._drain(length)
             raise _HTTPError(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "the request body is larger than 1 MB"
             )

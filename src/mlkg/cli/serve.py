@@ -85,20 +85,22 @@ def serve(
         memory_limit_mb=memory_limit_mb or None,
         quiet=quiet,
     )
-    server = make_server(config)
-    click.echo(f"mlkg: serving {config.graph_dir} at {server.url}/ (SPARQL: {server.url}/sparql)")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(
-            "mlkg: warning: listening beyond this machine; see SECURITY.md before sharing it",
-            err=True,
-        )
-    if allow_service:
-        click.echo(
-            "mlkg: warning: --allow-service lets queries make the server fetch URLs", err=True
-        )
-    click.echo("mlkg: press Ctrl-C to stop", err=True)
     _stop_on_signals()
     try:
+        server = make_server(config)
+        click.echo(
+            f"mlkg: serving {config.graph_dir} at {server.url}/ (SPARQL: {server.url}/sparql)"
+        )
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.echo(
+                "mlkg: warning: listening beyond this machine; see SECURITY.md before sharing it",
+                err=True,
+            )
+        if allow_service:
+            click.echo(
+                "mlkg: warning: --allow-service lets queries make the server fetch URLs", err=True
+            )
+        click.echo("mlkg: press Ctrl-C to stop", err=True)
         run(server)
     except KeyboardInterrupt:
         click.echo("mlkg: stopped", err=True)
