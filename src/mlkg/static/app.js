@@ -61,9 +61,11 @@ async function loadExamples() {
       list.append(el("li", null, button));
     }
     if (!data.queries.length) list.replaceChildren(el("li", { class: "muted" }, "no named queries"));
-    // A link such as /#example=roles opens (and, without parameters, runs) that example.
+    // A link such as /#example=roles opens (and, without parameters, runs) that example;
+    // /#query=... fills the editor with a query and runs it (read-only, like any request).
     // Parameters may follow: /#example=skills-of-role&role=Data%20Scientist.
     const hash = new URLSearchParams(location.hash.slice(1));
+    if (hash.get("query")) { $("query").value = hash.get("query"); run(); }
     const match = data.queries.find((q) => q.name === hash.get("example"));
     if (match) {
       selectExample(match);
