@@ -209,6 +209,11 @@ class _Run:
             if i >= 0 and match.end <= sentences[i].end:
                 buckets[i].append(match)
         infos = []
+        # the two sentences before each sentence: context for ambiguous names
+        self.previous_text = {
+            s.start: " ".join(p.text for p in sentences[max(0, i - 2) : i])
+            for i, s in enumerate(sentences)
+        }
         for sentence, found in zip(sentences, buckets, strict=True):
             role_matches = [m for m in found if any(t.cls == "Role" for t in m.terms)]
             roles = self.x.roles.find(sentence.text, sentence.start, role_matches)
@@ -291,6 +296,8 @@ class _Run:
         confirmed: list[Match] = []
         for match in chosen:
             term = match.terms[0]
+            if term.needs_context and term.label[:1].isupper() and match.surface[:1].islower():
+                continue  # "the nature of the work" does not name the journal Nature
             if (
                 term.cls in _NAMED_CLASSES
                 and " " in term.label
@@ -306,10 +313,12 @@ class _Run:
     def _has_context(
         self, term: Term, match: Match, others: list[Match], text: str, sentence: Sentence
     ) -> bool:
-        if term.context_cues and words_pattern(term.context_cues).search(text):
+        block = sentence.block
+        nearby = " ".join((text, block.label, block.section, self.previous_text.get(sentence.start, "")))
+        if term.context_cues and words_pattern(term.context_cues).search(nearby):
             return True
         head = self.x._list_heads.get(term.cls)
-        if head is not None and head.search(text):
+        if head is not None and head.search(nearby):
             return True
         siblings = [
             m
@@ -365,6 +374,8 @@ class _Run:
                 piece = piece.strip().strip("\"'()[]")
                 start = self.doc.text.find(piece, start) if piece else -1
                 if start < 0 or not _NAME.match(piece) or _GENERIC.search(piece):
+                    continue
+                if not re.search(r"[A-Za-z]{2}", piece):
                     continue
                 end = start + len(piece)
                 if any(s < end and start < e for s, e in taken):
@@ -616,6 +627,10 @@ class _Run:
                 continue
             if not self._is_ladder(block):
                 current_key = None
+                if len(info.roles) >= 2 and self.x._arrow.search(info.sentence.text):
+                    groups.append([info])  # "A -> B -> C" anywhere is a ladder
+                elif len(info.roles) >= 2 and self._then_chain(info, used):
+                    pass
                 continue
             key = (
                 block.section
@@ -636,6 +651,24 @@ class _Run:
                     self._facts(info, subjects)
                     self._salaries(info, [self.out.primary_role or ""])
         return used
+
+    def _then_chain(self, info: _SentenceInfo, used: set[int]) -> bool:
+        """Read "this role can grow into X and then Y" as subject -> X -> Y; True if it did."""
+        sentence = info.sentence
+        first = info.roles[0]
+        lead = self.doc.text[sentence.start : first.start]
+        between = self.doc.text[first.end : info.roles[1].start]
+        if not self.x._step_verbs.search(lead[-30:]) or not re.search(r"\bthen\b", between):
+            return False
+        subjects = self._subjects(info)
+        chain = [subjects[0]] if subjects and subjects[0] not in self._role_iris(info) else []
+        evidence = self._evidence(sentence)
+        steps = [_Step([role], None, None, None, evidence) for role in chain + self._role_iris(info)]
+        self._ladder_facts(steps)
+        return True
+
+    def _role_iris(self, info: _SentenceInfo) -> list[str]:
+        return list(dict.fromkeys(iri for _, iri in self._sentence_roles(info)))
 
     def _stage_of(self, text: str) -> tuple[str | None, int | None, int | None]:
         stages = self.x.stage_matcher.find(text)

@@ -144,6 +144,22 @@ class RoleFinder:
             if any(s.start <= match.start and match.end <= s.end for s in spans):
                 continue
             term = match.terms[0]
+            local_start = match.start - offset
+            modifiers = []
+            while True:  # "AI engineering manager": capitalised modifiers before a known title
+                before = re.search(r"([A-Z][A-Z0-9/&+-]*)[ \t]+$", text[:local_start])  # acronyms
+                if not before or before.group(1).lower() in self.not_start:
+                    break
+                modifiers.insert(0, before.group(1))
+                local_start = before.start(1)
+            if modifiers:
+                label = " ".join([*modifiers, *(w[:1].upper() + w[1:] for w in term.label.split())])
+                known = self.lookup(label)
+                spans.append(
+                    RoleSpan(offset + local_start, match.end, text[local_start : match.end - offset],
+                             known.label if known else label, (), known)
+                )
+                continue
             spans.append(RoleSpan(match.start, match.end, match.surface, term.label, (), term))
         spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
         kept: list[RoleSpan] = []
