@@ -688,3 +688,38 @@ def test_seed_lateral_view_links_the_research_roles(seed_graph: Any) -> None:
     assert all(view.has_edge(v, u) for u, v in lateral)
     for u, v in lateral:
         assert view.edges[u, v]["cost"] >= 1
+
+
+def test_keyed_cache_keeps_no_graph_alive_and_stays_bounded(small_graph_file: Path) -> None:
+    import gc
+    import weakref
+
+    from mlkg.store import memory_graph
+
+    paths.clear_cache()
+    graph = memory_graph(small_graph_file)
+    alive = weakref.ref(graph)
+    first = paths.load_view(graph, cache_key=("build", 0))
+    del graph
+    gc.collect()
+    assert alive() is None
+    for version in range(1, 12):
+        paths.load_view(memory_graph(small_graph_file), cache_key=("build", version))
+    assert len(paths._CACHE) <= paths._MAX_KEYED
+    again = paths.load_view(memory_graph(small_graph_file), cache_key=("build", 11))
+    assert again is not first
+    assert paths.load_view(memory_graph(small_graph_file), cache_key=("build", 11)) is again
+
+
+def test_identity_cache_forgets_collected_graphs(small_graph_file: Path) -> None:
+    import gc
+
+    from mlkg.store import memory_graph
+
+    paths.clear_cache()
+    graph = memory_graph(small_graph_file)
+    paths.load_view(graph)
+    assert len(paths._CACHE) == 1
+    del graph
+    gc.collect()
+    assert len(paths._CACHE) == 0

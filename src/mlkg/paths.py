@@ -687,6 +687,9 @@ class _CacheEntry:
 
 
 _CACHE: dict[Hashable, _CacheEntry] = {}
+_BY_IDENTITY = object()  # first item of the cache keys of graphs cached by identity
+#: How many views cached under an explicit ``cache_key`` are kept (the newest).
+_MAX_KEYED = 8
 _LOCK = threading.RLock()
 
 
@@ -745,7 +748,7 @@ def load_view(
     import networkx as nx
 
     value = _check_threshold(threshold)
-    key: Hashable = cache_key if cache_key is not None else ("graph", id(graph))
+    key: Hashable = cache_key if cache_key is not None else (_BY_IDENTITY, id(graph))
     with _LOCK:
         entry = _CACHE.get(key)
         if entry is not None and cache_key is None and entry.owner() is not graph:
@@ -754,11 +757,18 @@ def load_view(
             base = _build_base(graph)
             nx.freeze(base)
             _reverse(base)
-            owner: Any = weakref.ref(graph) if cache_key is None else (lambda: graph)
-            entry = _CacheEntry(owner, base)
+            # a keyed entry must not keep its graph (and its open store) alive
+            entry = _CacheEntry(weakref.ref(graph) if cache_key is None else None, base)
+            _CACHE.pop(key, None)
             _CACHE[key] = entry
             if cache_key is None:
                 weakref.finalize(graph, _forget, key, entry)
+            else:
+                keyed = [
+                    k for k in _CACHE if not (isinstance(k, tuple) and k[:1] == (_BY_IDENTITY,))
+                ]
+                for old in keyed[:-_MAX_KEYED]:  # oldest first: a rebuilt build's stale views
+                    del _CACHE[old]
         if not lateral:
             return entry.base
         view = entry.lateral.get(value)
