@@ -592,3 +592,13 @@ def test_pyvis_traps_that_made_us_own_the_template() -> None:
     assert re.search(r'<link[^>]+href="https://cdn', html)
     ours = render(memory_graph(Path(__file__).parent / "fixtures" / "small-graph.ttl"))
     assert "<link" not in ours
+
+
+def test_empty_graph_renders(tmp_path: Path) -> None:
+    ttl = tmp_path / "empty.ttl"
+    ttl.write_text("@prefix mlkg: <https://w3id.org/mlkg/ontology#> .\n", encoding="utf-8")
+    result = viz.visualize(memory_graph(ttl), tmp_path / "empty.html")
+    assert (result.nodes, result.edges) == (0, 0)
+    html = (tmp_path / "empty.html").read_text(encoding="utf-8")
+    assert_offline(html)
+    assert payload_of(html)["nodes"] == []
