@@ -60,13 +60,16 @@ SMALL_DEFAULT = {
 }
 SMALL_OVERRIDES: dict[str, dict[str, str]] = {"ladder": {"role": "Data Scientist"}}
 SEED_DEFAULT = {
-    "role": "Research Scientist",
-    "role_a": "Research Scientist",
-    "role_b": "Machine Learning Research Engineer",
-    "requirement": "Python",
+    "role": "ML Research Scientist",
+    "role_a": "Machine Learning Research Engineer",
+    "role_b": "Machine Learning Research Scientist",
+    "requirement": "PyTorch",
     "text": "research",
 }
-SEED_OVERRIDES: dict[str, dict[str, str]] = {}
+SEED_OVERRIDES: dict[str, dict[str, str]] = {
+    "ladder": {"role": "Research Assistant"},
+    "venues-of-role": {"role": "Senior ML Researcher"},
+}
 
 
 def params_for(name: str, default: dict[str, str], overrides: dict[str, dict[str, str]]) -> dict:
