@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -467,15 +468,49 @@ def test_load_with_a_runaway_query(server: EndpointServer) -> None:
     assert errors == []
 
 
+class _Remote:
+    """The address of a server running in another process (duck-types EndpointServer)."""
+
+    def __init__(self, port: int) -> None:
+        self.server_address = ("127.0.0.1", port)
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def _server_process(graph_dir: Path, *args: str) -> Iterator[_Remote]:
+    """Run `mlkg serve` in its own process (so load clients do not share its GIL)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-c", "from mlkg.cli import main; main()", "serve"]
+    command += ["--graph", str(graph_dir), "--port", str(port), "--quiet", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert "serving" in process.stdout.readline()
+        yield _Remote(port)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("MLKG_SOAK"), reason="set MLKG_SOAK=1 (make soak)")
 @pytest.mark.parametrize(
     ("clients", "seconds", "runaway"), [(8, 20.0, False), (16, 30.0, False), (16, 30.0, True)]
 )
 def test_load_soak(small_build_dir: Path, clients: int, seconds: float, runaway: bool) -> None:
-    config = ServerConfig(graph_dir=small_build_dir, port=0, timeout=2.0, workers=3, quiet=True)
-    with running(config) as live:
-        count, latencies, errors = _load(live, clients=clients, seconds=seconds, runaway=runaway)
+    with _server_process(small_build_dir, "--timeout", "2") as live:
+        count, latencies, errors = _load(
+            live,  # type: ignore[arg-type]
+            clients=clients,
+            seconds=seconds,
+            runaway=runaway,
+        )
     p99 = _report(
         f"soak {clients} clients x {seconds:g} s{' + runaway' if runaway else ''}",
         seconds,

@@ -101,6 +101,11 @@ class WorkerPool:
         Address-space limit of each worker (``RLIMIT_AS``), or ``None`` for no limit.
     max_queries_per_worker
         Recycle a worker after this many queries (bounds slow memory growth).
+    warm_graph_dir
+        A build each worker opens before it says it is ready (the endpoint's graph).
+    slow_after
+        Seconds after which a running query's worker drops to the lowest CPU priority, so a
+        runaway query slows fast ones as little as possible (the worker is replaced afterwards).
 
     Examples
     --------
@@ -117,12 +122,14 @@ class WorkerPool:
         memory_limit_mb: int | None = None,
         max_queries_per_worker: int = 1000,
         warm_graph_dir: Path | None = None,
+        slow_after: float = 1.0,
     ) -> None:
         if size < 1:
             raise ValueError("a worker pool needs at least one worker")
         self.size = size
         self.memory_limit_mb = memory_limit_mb
         self.max_queries_per_worker = max_queries_per_worker
+        self.slow_after = slow_after
         self.warm_graph_dir = os.path.abspath(warm_graph_dir) if warm_graph_dir else None
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
@@ -221,9 +228,15 @@ class WorkerPool:
         if not worker.process.is_alive():
             self._replace(worker)
             raise QueryError("the query worker stopped unexpectedly; try again")
+        niced = False
         try:
             worker.conn.send(job)
-            if not worker.conn.poll(timeout):
+            ready = worker.conn.poll(min(timeout, self.slow_after))
+            if not ready and timeout > self.slow_after:
+                # A long query yields the CPU to short ones; the worker is recycled afterwards.
+                niced = _lower_priority(worker.process.pid)
+                ready = worker.conn.poll(timeout - self.slow_after)
+            if not ready:
                 self._replace(worker)
                 raise QueryTimeoutError(
                     f"the query ran longer than {timeout:g} s and was stopped; "
@@ -241,7 +254,7 @@ class WorkerPool:
             self._replace(worker)
             raise
         worker.used += 1
-        if worker.used >= self.max_queries_per_worker or reply.get("recycle"):
+        if niced or worker.used >= self.max_queries_per_worker or reply.get("recycle"):
             self._replace(worker)
         else:
             self._idle.put(worker)
@@ -488,6 +501,17 @@ def _worker_main(conn: Connection, memory_limit_mb: int | None, warm_graph_dir: 
             conn.send(reply)
         except (OSError, BrokenPipeError):
             return
+
+
+def _lower_priority(pid: int | None) -> bool:
+    """Give process ``pid`` the lowest CPU priority; return whether that worked."""
+    if pid is None or not hasattr(os, "setpriority"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+    except OSError:
+        return False
+    return True
 
 
 def _die_with_parent() -> None:
