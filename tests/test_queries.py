@@ -85,9 +85,34 @@ def check_golden(path: Path, actual: str) -> None:
         path.write_text(actual, encoding="utf-8")
         return
     assert path.is_file(), f"no golden file {path}: run MLKG_UPDATE_GOLDENS=1 pytest {__file__}"
-    assert json.loads(actual) == json.loads(path.read_text(encoding="utf-8")), (
-        f"{path.name} differs from the golden result"
-    )
+    want, got = json.loads(path.read_text(encoding="utf-8")), json.loads(actual)
+    if want != got:
+        pytest.fail(
+            f"{path.parent.name}/{path.name} differs from the golden result:\n"
+            + _diff(want, got)
+            + "\n(if the graph changed on purpose, "
+            "rerun with MLKG_UPDATE_GOLDENS=1 and read the diff)"
+        )
+
+
+def _diff(want: dict, got: dict) -> str:
+    """Say which head or rows differ between two SPARQL JSON results (order-aware)."""
+    if want.get("head") != got.get("head"):
+        return f"  vars {want.get('head')} != {got.get('head')}"
+
+    def rows(doc: dict) -> list[str]:
+        return [
+            " | ".join(f"{k}={v['value']}" for k, v in sorted(b.items()))
+            for b in doc.get("results", {}).get("bindings", [])
+        ]
+
+    old, new = rows(want), rows(got)
+    lines = [f"  rows: {len(old)} expected, {len(new)} now"]
+    lines += [f"  - {row[:200]}" for row in old if row not in new][:10]
+    lines += [f"  + {row[:200]}" for row in new if row not in old][:10]
+    if sorted(old) == sorted(new):
+        lines.append("  same rows, different order")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
