@@ -245,3 +245,32 @@ def test_reader_sees_the_new_build_after_an_atomic_swap(
 
 def test_default_pool_runs_without_an_explicit_pool(small_build_dir: Path) -> None:
     assert execute(small_build_dir, "ASK { ?s a mlkg:Role }").boolean is True
+
+
+def test_memory_limit_stops_a_greedy_query(small_build_dir: Path) -> None:
+    greedy = "SELECT ?a ?b ?c WHERE { ?a ?x ?b . ?c ?y ?d . ?e ?z ?f } ORDER BY ?a ?b ?c ?d ?e ?f"
+    with WorkerPool(size=1, memory_limit_mb=600) as small:
+        with pytest.raises(QueryError, match="memory"):
+            execute(small_build_dir, greedy, timeout=60, row_cap=5, pool=small)
+        assert execute(small_build_dir, "ASK { ?s ?p ?o }", pool=small).boolean is True
+
+
+def test_symlink_swap_like_mlkg_build(small_build_dir: Path, tmp_path: Path) -> None:
+    """`mlkg build` publishes a build by replacing a symbolic link; readers follow the swap."""
+    from mlkg.store import GRAPH_FILE, STORE_DIR, write_store
+
+    first = tmp_path / "builds" / "1"
+    second = tmp_path / "builds" / "2"
+    _copy_build(small_build_dir, first)
+    second.mkdir(parents=True)
+    (second / GRAPH_FILE).write_text("<urn:only> <urn:p> <urn:o> .\n", encoding="utf-8")
+    write_store(second / GRAPH_FILE, second / STORE_DIR)
+    live = tmp_path / "build"
+    live.symlink_to(first)
+    with WorkerPool(size=1) as one:
+        assert execute(live, "ASK { ?s a mlkg:Role }", pool=one).boolean is True
+        link = tmp_path / ".build.link"
+        link.symlink_to(second)
+        os.replace(link, live)
+        assert execute(live, "ASK { ?s a mlkg:Role }", pool=one).boolean is False
+        assert execute(live, "ASK { <urn:only> ?p ?o }", pool=one).boolean is True

@@ -590,3 +590,14 @@ def test_ctrl_c_stops_cleanly(small_build_dir: Path) -> None:
             process.communicate()
     assert process.returncode == 0
     assert "stopped" in err and "Traceback" not in err
+
+
+def test_seed_build_named_queries(seed_build_dir: Path) -> None:
+    config = ServerConfig(graph_dir=seed_build_dir, port=0, workers=2, quiet=True)
+    with running(config) as live:
+        _, _, body = call(live, "GET", "/api/queries")
+        queries = {q["name"]: q for q in json.loads(body)["queries"]}
+        status, _, result = post_form(live, {"query": queries["roles"]["text"]})
+    assert status == 200
+    labels = {b["label"]["value"] for b in json.loads(result)["results"]["bindings"]}
+    assert "Research Scientist" in labels
