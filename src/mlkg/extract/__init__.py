@@ -73,7 +73,8 @@ _YEARS_MIN = re.compile(
     r"(\d{1,2})\s*\+\s*(?:years?|yrs?)|(?:over|more than)\s+(\d{1,2})\s+years?", re.I
 )
 _LIST_START = re.compile(
-    r"(?::|\(e\.g\.,?|\(i\.e\.,?|\(|\be\.g\.,?|\bsuch as\b|\blike\b|\bincluding\b|\bin\b|\bwith\b)\s*",
+    r"(?::|\(e\.g\.,?|\(i\.e\.,?|\(|\be\.g\.,?|\bsuch as\b|\blike\b|\bincluding\b|\binclude\b"
+    r"|\bincludes\b|\bin\b|\bwith\b)\s*",
     re.I,
 )
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\bor\b|\band\b|\bas well as\b)\s*", re.I)
@@ -133,6 +134,12 @@ class Extractor:
             for cls, words in self.cues.raw.get("lists", {}).items()
             if isinstance(words, list)
         }
+        suffixes = "|".join(re.escape(s) for s in self.cues.words("organizations", "suffixes"))
+        name = r"[A-Z][\w&'.-]*"
+        self._org_name = re.compile(
+            rf"(?<![\w-])((?:(?:{name})[ \t]+){{0,4}}(?:{suffixes})\.?(?:[ \t]+(?:of|for)(?:[ \t]+{name}){{1,3}})?)(?![\w-])"
+        )
+        self._legal_suffix = words_pattern(self.cues.words("organizations", "legal_suffixes"))
         arrows = self.cues.words("ladders", "arrows")
         self._arrow = re.compile(
             "|".join(re.escape(a) for a in sorted(arrows, key=len, reverse=True))
@@ -181,6 +188,8 @@ class _Run:
             b.start: year for b in blocks if b.kind == "heading" and (year := find_year(b.text))
         }
         sentences = [s for b in blocks for s in split_sentences(b)]
+        self.sentences = sentences
+        self.sentence_starts = [s.start for s in sentences]
         infos = self._scan(sentences)
         self._find_aliases(infos)
         primary = self._primary_role(infos)
@@ -225,6 +234,13 @@ class _Run:
             ]
             others = self._disambiguate(sentence, others)
             others.extend(self._discover(sentence, others, roles))
+            organizations = self._discover_organizations(sentence, others, roles)
+            if organizations:  # a name's words are not separate terms: "Bureau of Labor Statistics"
+                others = [
+                    m for m in others
+                    if not any(o.start <= m.start and m.end <= o.end for o in organizations)
+                ]
+                others.extend(organizations)
             others.sort(key=lambda m: m.start)
             infos.append(_SentenceInfo(sentence, others, roles))
         return infos
@@ -390,6 +406,31 @@ class _Run:
                 taken.append((start, end))
         return found
 
+    def _discover_organizations(
+        self, sentence: Sentence, known: list[Match], roles: list[RoleSpan]
+    ) -> list[Match]:
+        """Find organisations by the form of their names ("World Economic Forum", "X GmbH")."""
+        found = []
+        taken = [(r.start, r.end) for r in roles] + [
+            (m.start, m.end) for m in known if m.terms[0].cls == "Organization"
+        ]
+        for match in self._org_name_pattern().finditer(sentence.text):
+            name = re.sub(r"^(The|A|An)\s+", "", match.group(1)).strip()
+            if len(name.split()) < 2 or _GENERIC.search(name.split()[0]):
+                continue
+            if sentence.block.kind in ("heading", "label") and not self.x._legal_suffix.search(name):
+                continue
+            start = sentence.start + match.start(1) + match.group(1).find(name)
+            end = start + len(name)
+            if any(s < end and start < e for s, e in taken):
+                continue
+            term = Term(entity_iri("Organization", name), "Organization", name)
+            found.append(Match(start, end, name, (term,)))
+        return found
+
+    def _org_name_pattern(self) -> re.Pattern[str]:
+        return self.x._org_name
+
     def _record_mentions(self, info: _SentenceInfo) -> None:
         for match in info.matches:
             term = match.terms[0]
@@ -541,12 +582,9 @@ class _Run:
             self.out.facts.append(Fact(iri, "atStage", term.iri, self._evidence(sentence)))
 
     def _sentence_at(self, offset: int) -> Sentence:
-        block_text = self.doc.text
-        start = block_text.rfind("\n", 0, offset) + 1
-        end = block_text.find("\n", offset)
-        end = len(block_text) if end < 0 else end
-        block = Block("paragraph", block_text[start:end], start, end, "")
-        return Sentence(block_text[start:end].strip(), start, end, block)
+        """Return the sentence that contains document offset ``offset``."""
+        index = max(0, bisect_right(self.sentence_starts, offset) - 1)
+        return self.sentences[index]
 
     # -- salaries -----------------------------------------------------------------------------
 
