@@ -264,3 +264,29 @@ def test_query_help_lists_the_options() -> None:
     for option in ("--param", "--format", "--graph", "--store", "--timeout", "--max-rows",
                    "--allow-service"):  # fmt: skip
         assert option in result.stdout
+
+
+def test_timeout_in_a_real_process_prints_one_line(small_build_dir: Path) -> None:
+    # CliRunner cannot see what worker processes write to the real stderr after a timeout,
+    # so this one case runs the installed command.
+    import subprocess
+    import sys
+
+    command = Path(sys.executable).parent / "mlkg"
+    if not command.exists():
+        pytest.skip("the mlkg console script is not installed next to this Python")
+    text = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
+    done = subprocess.run(
+        [str(command), "query", "-", "--timeout", "0.5", "--graph", str(small_build_dir)],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 4
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "mlkg: error: the query ran longer than 0.5 s and was stopped; "
+        "add LIMIT or narrow the pattern"
+    ]

@@ -127,14 +127,18 @@ def query(
         raise missing
 
     target: Any = connect(store_url=store_url) if store_url else folder
-    result = execute_query(
-        target,
-        named,
-        given,
-        timeout=timeout,
-        row_cap=max_rows,
-        allow_service=allow_service,
-    )
+    try:
+        result = execute_query(
+            target,
+            named,
+            given,
+            timeout=timeout,
+            row_cap=max_rows,
+            allow_service=allow_service,
+        )
+    except QueryError:
+        _settle_workers()
+        raise
     click.echo(render(result, fmt), nl=False)
     if result.truncated:
         click.echo(
@@ -206,6 +210,20 @@ def _warm_up_workers() -> None:
     from mlkg.executor import default_pool
 
     threading.Thread(target=default_pool, name="mlkg-worker-warm-up").start()
+
+
+def _settle_workers(wait: float = 10.0) -> None:
+    """Let a worker being started in the background (after a timeout killed one) finish starting.
+
+    The executor replaces a killed worker from a daemon thread; if this process exited while
+    that thread was half-way through starting a process, the fork server would print a
+    traceback after our one-line error. Waiting for it lets the exit handler stop it cleanly.
+    """
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name.startswith("mlkg-worker-refill") and thread.is_alive():
+            thread.join(wait)
 
 
 def _width() -> int:
