@@ -125,7 +125,9 @@ def _fsync_dir(path: Path) -> None:
 
 def _publish(out: Path, staging: Path, builds: Path) -> Path:
     """Move ``staging`` to its final name and point ``out`` at it atomically; return it."""
-    final = builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**9:09d}"
+    final = (
+        builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**9:09d}"
+    )
     os.replace(staging, final)
     _fsync_dir(builds)
     if out.exists() and not out.is_symlink():
@@ -145,7 +147,9 @@ def _publish(out: Path, staging: Path, builds: Path) -> Path:
 
 
 def _prune(builds: Path, current: Path, keep: int) -> None:
-    complete = sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("staging-"))
+    complete = sorted(
+        p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("staging-")
+    )
     for old in complete[:-keep] if keep > 0 else complete:
         if old.resolve() != current.resolve():
             shutil.rmtree(old, ignore_errors=True)
@@ -180,7 +184,8 @@ def _extract_all(
         chunk = max(1, len(todo) // (jobs * 4))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for index, extraction in zip(
-                todo, pool.map(_extract_one, (documents[i] for i in todo), chunksize=chunk),
+                todo,
+                pool.map(_extract_one, (documents[i] for i in todo), chunksize=chunk),
                 strict=True,
             ):
                 results[index] = extraction
@@ -214,7 +219,9 @@ def _extract_one(document: Document) -> Extraction:
 def _cache_key(document: Document, digest: str) -> str:
     import hashlib
 
-    return hashlib.sha256(f"{document.sha256}|{document.title}|{document.primary_role_hint}|{digest}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"{document.sha256}|{document.title}|{document.primary_role_hint}|{digest}".encode()
+    ).hexdigest()
 
 
 def _cache_get(cache_dir: Path | None, document: Document, digest: str) -> Extraction | None:
@@ -229,7 +236,9 @@ def _cache_get(cache_dir: Path | None, document: Document, digest: str) -> Extra
     return value if isinstance(value, Extraction) else None
 
 
-def _cache_put(cache_dir: Path | None, document: Document, digest: str, extraction: Extraction) -> None:
+def _cache_put(
+    cache_dir: Path | None, document: Document, digest: str, extraction: Extraction
+) -> None:
     if cache_dir is None:
         return
     try:
@@ -357,15 +366,26 @@ def _fill_summary(
 
     classes: Counter[str] = Counter()
     for _, cls in graph.subject_objects(RDF.type):
-        if str(cls).startswith(ONTOLOGY_IRI) and str(cls)[len(ONTOLOGY_IRI) :] not in ("Document", "Evidence"):
+        if str(cls).startswith(ONTOLOGY_IRI) and str(cls)[len(ONTOLOGY_IRI) :] not in (
+            "Document",
+            "Evidence",
+        ):
             classes[str(cls)[len(ONTOLOGY_IRI) :]] += 1
     summary.entities = dict(sorted(classes.items()))
     predicates: Counter[str] = Counter()
     for _, predicate, _ in graph:
         name = str(predicate)
         if name.startswith(ONTOLOGY_IRI) and name[len(ONTOLOGY_IRI) :] in (
-            "requiresSkill", "usesTool", "publishesAt", "progressesTo", "atStage",
-            "requiresDegree", "inField", "focusesOn", "worksIn", "hasSalary",
+            "requiresSkill",
+            "usesTool",
+            "publishesAt",
+            "progressesTo",
+            "atStage",
+            "requiresDegree",
+            "inField",
+            "focusesOn",
+            "worksIn",
+            "hasSalary",
         ):
             predicates[name[len(ONTOLOGY_IRI) :]] += 1
     summary.facts = dict(sorted(predicates.items()))
@@ -385,7 +405,7 @@ def _fill_summary(
         )
 
 
-def read_summary(build_dir: Path | str) -> dict[str, Any]:
+def read_summary(build_dir: Path | str | None) -> dict[str, Any]:
     """Return the summary (``build.json``) of an existing build."""
     from mlkg.store import resolve_build_dir
 

@@ -296,7 +296,7 @@ _ABBREVIATIONS = re.compile(
 
 
 def _is_heading_line(line: str, next_line: str | None) -> bool:
-    """Return True when a plain line reads as a heading: short, no final full stop, content after."""
+    """Return True when a plain line reads as a heading: short, no final stop, content after."""
     text = line.strip()
     if not text or next_line is None or not next_line.strip():
         return False

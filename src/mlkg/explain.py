@@ -40,8 +40,13 @@ def explain_role(
                 "text": str(row["sentence"]),
                 "file": str(row.get("file") or ""),
                 "section": str(row.get("section") or ""),
-                "start": int(row["start"]) if row.get("start") is not None else None,
-                "end": int(row["end"]) if row.get("end") is not None else None,
+                "start": _as_int(row.get("start")),
+                "end": _as_int(row.get("end")),
             }
         )
     return sorted(facts.values(), key=lambda f: (f["predicate"], f["object"].lower()))
+
+
+def _as_int(value: Any) -> int | None:
+    """Return an RDF literal as an int, or None."""
+    return None if value is None else int(str(value))

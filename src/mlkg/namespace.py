@@ -1,6 +1,7 @@
 """RDF namespaces used by mlkg.
 
-``MLKG`` is a closed :class:`rdflib.namespace.DefinedNamespace`: a typo such as ``MLKG.requireSkill``
+``MLKG`` is a closed :class:`rdflib.namespace.DefinedNamespace`: a typo such as
+``MLKG.requireSkill``
 raises at import time instead of minting a wrong IRI. A test keeps it in sync with
 ``ontology/mlkg.ttl``.
 """

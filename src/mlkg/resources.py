@@ -2,7 +2,8 @@
 
 In a wheel the ontology, the named queries and the demo corpus are packaged under
 ``mlkg/_data/``; in a source checkout (editable install) they are read from the top-level
-``ontology/``, ``examples/queries/`` and ``data/documents/`` folders, which stay the source of truth.
+``ontology/``, ``examples/queries/`` and ``data/documents/`` folders, which stay the source
+of truth.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def open_graph(graph_dir: Path | str | None = None) -> Graph:
 
 
 def memory_graph(turtle_file: Path | str) -> Graph:
-    """Return an in-memory, Oxigraph-backed graph loaded from a Turtle file (for tests, fixtures)."""
+    """Return an in-memory, Oxigraph-backed graph loaded from a Turtle file (tests, fixtures)."""
     import pyoxigraph
     from oxrdflib import OxigraphStore
     from rdflib import Graph
@@ -73,7 +73,7 @@ def memory_graph(turtle_file: Path | str) -> Graph:
 
 
 def write_store(turtle_file: Path, store_dir: Path) -> int:
-    """Bulk-load ``turtle_file`` into a new Oxigraph store at ``store_dir``; return the triple count."""
+    """Bulk-load ``turtle_file`` into a new Oxigraph store at ``store_dir``; return its size."""
     import pyoxigraph
 
     store = pyoxigraph.Store(str(store_dir))

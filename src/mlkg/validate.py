@@ -6,7 +6,7 @@ Returns a report; never prints. The build refuses to write a graph that does not
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlkg.resources import ontology_dir
 
@@ -76,8 +76,9 @@ def validate_graph(graph: Graph) -> ValidationReport:
 
 def _sparql_constraints(graph: Graph, shapes: Graph) -> list[Violation]:
     """Evaluate and remove the ``sh:sparql`` constraints of ``shapes``; return their violations."""
-    from rdflib import RDF, RDFS, URIRef
+    from rdflib import RDF, RDFS
     from rdflib.namespace import SH
+    from rdflib.query import ResultRow
 
     violations: list[Violation] = []
     for shape, constraint in sorted(shapes.subject_objects(SH.sparql)):
@@ -93,12 +94,13 @@ def _sparql_constraints(graph: Graph, shapes: Graph) -> list[Violation]:
                 prologue.append(f"PREFIX {prefix}: <{namespace}>")
         query = "\n".join(prologue) + "\n" + str(select).replace("$this", "?this")
         message = str(shapes.value(constraint, SH.message) or "SPARQL constraint violated")
-        targets: set[URIRef] | None = None
+        targets: set[Any] | None = None
         for target_class in shapes.objects(shape, SH.targetClass):
             classes = set(graph.transitive_subjects(RDFS.subClassOf, target_class))
             found = {s for c in classes for s in graph.subjects(RDF.type, c)}
             targets = found if targets is None else targets | found
         for row in graph.query(query):
+            assert isinstance(row, ResultRow)
             focus = row["this"] if "this" in row.labels else None
             if targets is not None and focus not in targets:
                 continue

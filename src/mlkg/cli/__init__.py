@@ -63,7 +63,8 @@ def cli() -> None:
     """mlkg: a knowledge graph of machine-learning research careers.
 
     Build it from documents, ask it questions in SPARQL, find career routes, look at it.
-    Start with `mlkg build`, then `mlkg queries` and `mlkg path "Data Scientist" "Research Scientist"`.
+    Start with `mlkg build`, then `mlkg queries` and
+    `mlkg path "Data Scientist" "Research Scientist"`.
     """
 
 

@@ -60,7 +60,9 @@ def _warn_skipped(summary: dict[str, Any]) -> None:
     default=None,
     help="Build folder to write (default: data/build).",
 )
-@click.option("--strict", is_flag=True, help="Fail on any unusable document instead of skipping it.")
+@click.option(
+    "--strict", is_flag=True, help="Fail on any unusable document instead of skipping it."
+)
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=1),
@@ -149,7 +151,9 @@ def stats(graph_dir: Path | None) -> None:
 @click.argument("role")
 @graph_option
 @store_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @handle_errors
 def explain(role: str, graph_dir: Path | None, store_url: str | None, fmt: str) -> None:
     """List every fact about ROLE with the sentence and document it comes from."""
@@ -169,7 +173,10 @@ def explain(role: str, graph_dir: Path | None, store_url: str | None, fmt: str) 
         click.echo(f"  {fact['object']}")
         for evidence in fact["evidence"]:
             click.echo(f"    \u201c{evidence['text']}\u201d")
-            click.echo(f"      {evidence['file']} \u00a7 {evidence['section']} [{evidence['start']}:{evidence['end']}]")
+            click.echo(
+                f"      {evidence['file']} \u00a7 {evidence['section']} "
+                f"[{evidence['start']}:{evidence['end']}]"
+            )
 
 
 @click.command()

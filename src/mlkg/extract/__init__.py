@@ -21,6 +21,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from mlkg.documents import Block, Document, Sentence, parse_blocks, split_sentences
 from mlkg.extract.cues import Cues, load_cues, words_pattern
@@ -96,6 +97,11 @@ class _Step:
     max_years: int | None = None
     evidence: Evidence | None = None
     opened_by: str = "bullet"  # "label" | "stage" | "bullet"
+    role_evidence: dict[str, Evidence] = field(default_factory=dict)  # the bullet naming a role
+
+    def evidence_for(self, role: str) -> Evidence | None:
+        """Return the sentence that names ``role`` in this step (else the step's own)."""
+        return self.role_evidence.get(role, self.evidence)
 
 
 @dataclass
@@ -137,7 +143,8 @@ class Extractor:
         suffixes = "|".join(re.escape(s) for s in self.cues.words("organizations", "suffixes"))
         name = r"[A-Z][\w&'.-]*"
         self._org_name = re.compile(
-            rf"(?<![\w-])((?:(?:{name})[ \t]+){{0,4}}(?:{suffixes})\.?(?:[ \t]+(?:of|for)(?:[ \t]+{name}){{1,3}})?)(?![\w-])"
+            rf"(?<![\w-])((?:(?:{name})[ \t]+){{0,4}}(?:{suffixes})\.?"
+            rf"(?:[ \t]+(?:of|for)(?:[ \t]+{name}){{1,3}})?)(?![\w-])"
         )
         self._legal_suffix = words_pattern(self.cues.words("organizations", "legal_suffixes"))
         arrows = self.cues.words("ladders", "arrows")
@@ -237,7 +244,8 @@ class _Run:
             organizations = self._discover_organizations(sentence, others, roles)
             if organizations:  # a name's words are not separate terms: "Bureau of Labor Statistics"
                 others = [
-                    m for m in others
+                    m
+                    for m in others
                     if not any(o.start <= m.start and m.end <= o.end for o in organizations)
                 ]
                 others.extend(organizations)
@@ -330,7 +338,9 @@ class _Run:
         self, term: Term, match: Match, others: list[Match], text: str, sentence: Sentence
     ) -> bool:
         block = sentence.block
-        nearby = " ".join((text, block.label, block.section, self.previous_text.get(sentence.start, "")))
+        nearby = " ".join(
+            (text, block.label, block.section, self.previous_text.get(sentence.start, ""))
+        )
         if term.context_cues and words_pattern(term.context_cues).search(nearby):
             return True
         head = self.x._list_heads.get(term.cls)
@@ -418,7 +428,9 @@ class _Run:
             name = re.sub(r"^(The|A|An)\s+", "", match.group(1)).strip()
             if len(name.split()) < 2 or _GENERIC.search(name.split()[0]):
                 continue
-            if sentence.block.kind in ("heading", "label") and not self.x._legal_suffix.search(name):
+            if sentence.block.kind in ("heading", "label") and not self.x._legal_suffix.search(
+                name
+            ):
                 continue
             start = sentence.start + match.start(1) + match.group(1).find(name)
             end = start + len(name)
@@ -452,7 +464,7 @@ class _Run:
     def _find_aliases(self, infos: list[_SentenceInfo]) -> None:
         for info in infos:
             roles = info.roles
-            for first, second in zip(roles, roles[1:], strict=False):
+            for first, second in pairwise(roles):
                 between = self.doc.text[first.end : second.start]
                 if self.x._aliases.search(between) and len(between) < 40:
                     iri = self._role_iri(first)
@@ -701,7 +713,9 @@ class _Run:
         subjects = self._subjects(info)
         chain = [subjects[0]] if subjects and subjects[0] not in self._role_iris(info) else []
         evidence = self._evidence(sentence)
-        steps = [_Step([role], None, None, None, evidence) for role in chain + self._role_iris(info)]
+        steps = [
+            _Step([role], None, None, None, evidence) for role in chain + self._role_iris(info)
+        ]
         self._ladder_facts(steps)
         return True
 
@@ -770,6 +784,8 @@ class _Run:
             if key_roles:
                 if current and current.opened_by == "label":
                     current.roles.extend(r for r in key_roles if r not in current.roles)
+                    for role in key_roles:
+                        current.role_evidence.setdefault(role, evidence)
                     self._step_of[id(info)] = current
                 else:
                     stage = key_stage
@@ -841,13 +857,13 @@ class _Run:
                             role,
                             "atStage",
                             step.stage,
-                            step.evidence,
+                            step.evidence_for(role) or step.evidence,
                             None,
                             step.min_years,
                             step.max_years,
                         )
                     )
-        for before, after in zip(steps, steps[1:], strict=False):
+        for before, after in pairwise(steps):
             if after.evidence is None:
                 continue
             if before.roles and after.roles:
@@ -859,22 +875,27 @@ class _Run:
                                     a,
                                     "progressesTo",
                                     b,
-                                    after.evidence,
+                                    after.evidence_for(b) or after.evidence,
                                     None,
                                     after.min_years,
                                     after.max_years,
                                 )
                             )
-            elif not before.roles and not after.roles and before.stage and after.stage:
-                if before.stage != after.stage:
-                    self.out.facts.append(
-                        Fact(
-                            before.stage,
-                            "progressesTo",
-                            after.stage,
-                            after.evidence,
-                            None,
-                            after.min_years,
-                            after.max_years,
-                        )
+            elif (
+                not before.roles
+                and not after.roles
+                and before.stage
+                and after.stage
+                and before.stage != after.stage
+            ):
+                self.out.facts.append(
+                    Fact(
+                        before.stage,
+                        "progressesTo",
+                        after.stage,
+                        after.evidence,
+                        None,
+                        after.min_years,
+                        after.max_years,
                     )
+                )

@@ -88,7 +88,11 @@ class VocabularyMatcher:
                 continue
             original_start = normalized.original(start)
             original_end = normalized.original(end - 1) + 1
-            if original_start > 1 and text[original_start - 1] == "-" and text[original_start - 2].isalnum():
+            if (
+                original_start > 1
+                and text[original_start - 1] == "-"
+                and text[original_start - 2].isalnum()
+            ):
                 continue  # inside a hyphenated word: "large-scale AI" is not "Scale AI"
             matches.append(
                 Match(original_start, original_end, text[original_start:original_end], terms)

@@ -75,13 +75,13 @@ class RoleFinder:
         """Return the role titles in ``text`` (which starts at document offset ``offset``)."""
         tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
         spans: list[RoleSpan] = []
-        for index, (token, start, end) in enumerate(tokens):
+        for index, (token, _start, end) in enumerate(tokens):
             head = self.head_form(token)
             if head is None or not _is_capitalised(token):
                 continue
             first = index
             while first > 0:
-                previous, p_start, p_end = tokens[first - 1]
+                previous, _, p_end = tokens[first - 1]
                 gap = text[p_end : tokens[first][1]]
                 if gap.strip() or "\n" in gap or not _is_capitalised(previous):
                     break
@@ -145,7 +145,7 @@ class RoleFinder:
                 continue
             term = match.terms[0]
             local_start = match.start - offset
-            modifiers = []
+            modifiers: list[str] = []
             while True:  # "AI engineering manager": capitalised modifiers before a known title
                 before = re.search(r"([A-Z][A-Z0-9/&+-]*)[ \t]+$", text[:local_start])  # acronyms
                 if not before or before.group(1).lower() in self.not_start:
@@ -156,8 +156,14 @@ class RoleFinder:
                 label = " ".join([*modifiers, *(w[:1].upper() + w[1:] for w in term.label.split())])
                 known = self.lookup(label)
                 spans.append(
-                    RoleSpan(offset + local_start, match.end, text[local_start : match.end - offset],
-                             known.label if known else label, (), known)
+                    RoleSpan(
+                        offset + local_start,
+                        match.end,
+                        text[local_start : match.end - offset],
+                        known.label if known else label,
+                        (),
+                        known,
+                    )
                 )
                 continue
             spans.append(RoleSpan(match.start, match.end, match.surface, term.label, (), term))
@@ -173,7 +179,7 @@ class RoleFinder:
 def _continues_name(text: str, end: int) -> bool:
     """True when a capitalised word follows ``end`` directly: the title is part of a longer name."""
     following = re.match(r"[ \t]+([A-Z][a-z]+)", text[end:])
-    return bool(following) and following.group(1) not in ("In", "Of", "At", "And", "Or")
+    return following is not None and following.group(1) not in ("In", "Of", "At", "And", "Or")
 
 
 def _area_is_generic(area: list[str]) -> bool:

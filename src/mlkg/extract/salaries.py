@@ -76,9 +76,7 @@ def find_amounts(text: str, cues: Cues) -> list[Amount]:
         if currency is None and symbol and symbol.lower().startswith("euro"):
             currency = "EUR"
         start = match.start("pre") if match.group("pre") else match.start("num")
-        found.append(
-            Amount(int(round(value)), currency, start, match.end(), bool(match.group("plus")))
-        )
+        found.append(Amount(round(value), currency, start, match.end(), bool(match.group("plus"))))
     # An amount with no currency takes it from a range partner ("90,000 to 110,000 euros").
     resolved: list[Amount] = []
     for i, amount in enumerate(found):
@@ -123,7 +121,8 @@ def parse_figures(text: str, cues: Cues) -> list[Figures]:
     Examples
     --------
     >>> from mlkg.extract.cues import load_cues
-    >>> [f.values for f in parse_figures("Meta: Average $177,730 (Range: $72,000 - $328,000)", load_cues())]
+    >>> line = "Meta: Average $177,730 (Range: $72,000 - $328,000)"
+    >>> [f.values for f in parse_figures(line, load_cues())]
     [{'average': 177730, 'min_value': 72000, 'max_value': 328000}]
     >>> [f.values for f in parse_figures("Top 10%: Up to $160,000", load_cues())]
     [{'percentile90': 160000}]
