@@ -150,6 +150,31 @@ def test_catalogue_file_conventions(name: str) -> None:
         assert param.description, f"parameter {param.name} has no description"
 
 
+@pytest.mark.parametrize("name", [n for n in NAMES if CATALOGUE[n].params])
+def test_parameters_are_used_in_the_top_level_group(name: str) -> None:
+    # The VALUES block goes at the top of the WHERE group; a variable used only inside a
+    # sub-SELECT would not be constrained by it, and the query would silently ignore the value.
+    query = CATALOGUE[name]
+    start = where_group_start(query.text, form="SELECT")
+    assert start is not None
+    tokens = [m for m in _TOKEN.finditer(query.text, start) if m.lastgroup != "comment"]
+    stack: list[bool] = [False]  # per open group: is it (inside) a sub-SELECT?
+    top_level: set[str] = set()
+    for index, match in enumerate(tokens):
+        token = match.group()
+        if match.lastgroup == "open":
+            following = tokens[index + 1].group().upper() if index + 1 < len(tokens) else ""
+            stack.append(stack[-1] or following == "SELECT")
+        elif match.lastgroup == "close":
+            stack.pop()
+            if not stack:
+                break
+        elif token[0] in "?$" and not stack[-1]:
+            top_level.add(token[1:])
+    for param in query.params:
+        assert param.name in top_level, f"?{param.name} is not used in the top-level group"
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_catalogue_queries_pass_the_guard(name: str) -> None:
     from mlkg.guard import check_query
