@@ -398,7 +398,8 @@ def test_a_heading_is_one_sentence() -> None:
     assert [s.text for s in split_sentences(block)] == ["Skills. More. Words."]
 
 
-_PIECES = list("abcXYZ019 .:;,!?-*#=•()$%\t\n\ré\u202e") + [
+_PIECES = [
+    *"abcXYZ019 .:;,!?-*#=•()$%\t\n\ré\u202e",
     "e.g.",
     "Ph.D.",
     "Title: ",
@@ -419,7 +420,6 @@ def test_parsing_never_crashes_and_offsets_always_slice(raw: str) -> None:
     text = clean_text(raw)
     for block in parse_blocks(text):
         assert text[block.start : block.end] == block.text
-        assert block.text == block.text.strip()
         for sentence in split_sentences(block):
             assert text[sentence.start : sentence.end] == sentence.text
 
