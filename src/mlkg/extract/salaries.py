@@ -127,6 +127,8 @@ def parse_figures(text: str, cues: Cues) -> list[Figures]:
     >>> [f.values for f in parse_figures("Top 10%: Up to $160,000", load_cues())]
     [{'percentile90': 160000}]
     """
+    if ";" in text:  # clauses state separate figures: "a median of $X; entry-level from $Y"
+        return [f for clause in text.split(";") for f in parse_figures(clause, cues)]
     amounts = find_amounts(text, cues)
     if not amounts:
         return []
