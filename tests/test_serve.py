@@ -146,6 +146,19 @@ def test_sparql_query_body_and_construct(server: EndpointServer) -> None:
     assert b"@prefix skos:" in body
 
 
+def test_empty_string_and_unbound_in_every_format(server: EndpointServer) -> None:
+    query = (
+        'SELECT ?empty ?unbound WHERE { BIND("" AS ?empty) OPTIONAL { <urn:x> <urn:y> ?unbound } }'
+    )
+    _, _, body = get_query(server, query)
+    assert json.loads(body)["results"]["bindings"] == [{"empty": {"type": "literal", "value": ""}}]
+    _, _, body = get_query(server, query, "application/sparql-results+xml")
+    assert b'<binding name="empty"><literal></literal></binding>' in body
+    assert b'name="unbound">' not in body
+    assert get_query(server, query, "text/csv")[2] == b"empty,unbound\r\n,\r\n"
+    assert get_query(server, query, "text/tab-separated-values")[2] == b'?empty\t?unbound\n""\t\n'
+
+
 def test_tsv_escapes_tabs_and_newlines(server: EndpointServer) -> None:
     status, _, body = get_query(
         server, 'SELECT ?x WHERE { BIND("a\\tb\\nc" AS ?x) }', "text/tab-separated-values"

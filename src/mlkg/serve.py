@@ -396,7 +396,11 @@ def serialize(result: QueryResult, media_type: str) -> bytes:
         if result.form == "ASK":
             return json.dumps({"head": {}, "boolean": bool(result.boolean)}).encode("utf-8")
         bindings = [
-            {var: _json_term(term) for var, term in zip(result.vars, row, strict=True) if term}
+            {
+                var: _json_term(term)
+                for var, term in zip(result.vars, row, strict=True)
+                if term is not None
+            }
             for row in result.rows
         ]
         body = {"head": {"vars": result.vars}, "results": {"bindings": bindings}}
