@@ -80,6 +80,7 @@ _LIST_START = re.compile(
 )
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\bor\b|\band\b|\bas well as\b)\s*", re.I)
 _NAME = re.compile(r"^[A-Z0-9][\w.+#&'-]*(?: [A-Z0-9][\w.+#&'-]*){0,2}$")
+_LOWER_NAME = re.compile(r"^[a-z][a-z0-9.+#-]{1,20}$")
 _GENERIC = re.compile(
     r"\b(skills?|experience|knowledge|understanding|ability|abilities|proficiency|expertise|"
     r"familiarity|strong|excellent|good|various|other|related|etc|others|similar|tools?|"
@@ -146,6 +147,13 @@ class Extractor:
             rf"(?<![\w-])((?:(?:{name})[ \t]+){{0,4}}(?:{suffixes})\.?"
             rf"(?:[ \t]+(?:of|for)(?:[ \t]+{name}){{1,3}})?)(?![\w-])"
         )
+        heads = "|".join(re.escape(s) for s in self.cues.words("venues", "name_heads"))
+        self._venue_name = re.compile(
+            rf"(?<![\w-])((?:{name}[ \t]+){{0,3}}(?:{heads})(?:[ \t]+(?:of|on|in|for)"
+            rf"(?:[ \t]+(?:the|and|{name})){{1,6}})?)(?![\w-])"
+        )
+        self._forward = self.cues.pattern("ladders", "forward_verbs")
+        self._backward = self.cues.pattern("ladders", "backward_verbs")
         self._legal_suffix = words_pattern(self.cues.words("organizations", "legal_suffixes"))
         arrows = self.cues.words("ladders", "arrows")
         self._arrow = re.compile(
@@ -399,7 +407,10 @@ class _Run:
             for piece, start in items:
                 piece = piece.strip().strip("\"'()[]")
                 start = self.doc.text.find(piece, start) if piece else -1
-                if start < 0 or not _NAME.match(piece) or _GENERIC.search(piece):
+                lower_name = (
+                    cls != head_class and _LOWER_NAME.match(piece) is not None and cls == "Tool"
+                )
+                if start < 0 or not (_NAME.match(piece) or lower_name) or _GENERIC.search(piece):
                     continue
                 if not re.search(r"[A-Za-z]{2}", piece):
                     continue
@@ -422,10 +433,13 @@ class _Run:
         """Find organisations by the form of their names ("World Economic Forum", "X GmbH")."""
         found = []
         taken = [(r.start, r.end) for r in roles] + [
-            (m.start, m.end) for m in known if m.terms[0].cls == "Organization"
+            (m.start, m.end) for m in known if m.terms[0].cls in ("Organization", "Venue")
         ]
-        for match in self._org_name_pattern().finditer(sentence.text):
+        candidates = [("Organization", m) for m in self._org_name_pattern().finditer(sentence.text)]
+        candidates += [("Venue", m) for m in self.x._venue_name.finditer(sentence.text)]
+        for cls, match in candidates:
             name = re.sub(r"^(The|A|An)\s+", "", match.group(1)).strip()
+            name = re.sub(r"\s+(the|and|of|on|in|for)$", "", name).rstrip(".")
             if len(name.split()) < 2 or _GENERIC.search(name.split()[0]):
                 continue
             if sentence.block.kind in ("heading", "label") and not self.x._legal_suffix.search(
@@ -436,8 +450,9 @@ class _Run:
             end = start + len(name)
             if any(s < end and start < e for s, e in taken):
                 continue
-            term = Term(entity_iri("Organization", name), "Organization", name)
+            term = Term(entity_iri(cls, name), cls, name)
             found.append(Match(start, end, name, (term,)))
+            taken.append((start, end))
         return found
 
     def _org_name_pattern(self) -> re.Pattern[str]:
@@ -481,6 +496,9 @@ class _Run:
             )
             if spans:
                 return self._role_iri(spans[0])
+        # The title's role if the first block names one; else, of the roles in the opening
+        # blocks, the one the whole document names most often (first named wins a tie).
+        opening: list[RoleSpan] = []
         blocks_seen = 0
         last_block = None
         for info in infos:
@@ -489,9 +507,18 @@ class _Run:
                 last_block = info.sentence.block
             if blocks_seen > 4:
                 break
-            if info.roles:
+            if blocks_seen == 1 and info.roles and info.sentence.block.kind == "heading":
                 return self._role_iri(info.roles[0])
-        return None
+            opening.extend(info.roles)
+        if not opening:
+            return None
+        counts: dict[str, int] = {}
+        for info in infos:
+            for span in info.roles:
+                key = normalize_key(span.label)
+                counts[key] = counts.get(key, 0) + 1
+        best = max(opening, key=lambda s: counts.get(normalize_key(s.label), 0))
+        return self._role_iri(best)
 
     def _heading_roles(self, infos: list[_SentenceInfo]) -> None:
         """Remember headings and bullet labels that are role titles: they set the subject."""
@@ -681,6 +708,8 @@ class _Run:
                     groups.append([info])  # "A -> B -> C" anywhere is a ladder
                 elif len(info.roles) >= 2 and self._then_chain(info, used):
                     pass
+                elif info.roles:
+                    self._verb_steps(info)
                 continue
             key = (
                 block.section
@@ -718,6 +747,31 @@ class _Run:
         ]
         self._ladder_facts(steps)
         return True
+
+    def _verb_steps(self, info: _SentenceInfo) -> None:
+        """Read "S can advance to R" (S -> R) and "S often start as R" (R -> S) outside ladders."""
+        sentence = info.sentence
+        if self._is_context(sentence.block) or sentence.block.kind in ("heading", "label"):
+            return
+        subjects = self._subjects(info)
+        first = info.roles[0]
+        if re.fullmatch(
+            r"\s*from\s+(an?\s+|the\s+)?", self.doc.text[sentence.start : first.start], re.I
+        ):
+            subjects = [self._role_iri(first)]  # "From Senior Analyst, people move into ..."
+        if not subjects:
+            return
+        subject = subjects[0]
+        evidence = self._evidence(sentence)
+        for span, iri in self._sentence_roles(info):
+            if iri == subject:
+                continue
+            lead = self.doc.text[max(sentence.start, span.start - 40) : span.start]
+            lead = re.split(r"[,;.]", lead)[-1]
+            if self.x._backward.search(lead):
+                self.out.facts.append(Fact(iri, "progressesTo", subject, evidence))
+            elif self.x._forward.search(lead):
+                self.out.facts.append(Fact(subject, "progressesTo", iri, evidence))
 
     def _role_iris(self, info: _SentenceInfo) -> list[str]:
         return list(dict.fromkeys(iri for _, iri in self._sentence_roles(info)))
@@ -828,6 +882,8 @@ class _Run:
             start = self.doc.text.find(piece, position)
             end = start + len(piece)
             position = end
+            if "(" in piece:  # "Staff Engineer (tech lead track)": the aside is not a step
+                end = start + piece.index("(")
             roles = self._step_roles(info, start, end)
             stage, low, high = self._stage_of(piece)
             if roles:
