@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 GRAPH ?= data/build
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint typecheck system-deps chromium virtuoso eval bench bench-quick soak clean
+.PHONY: help install demo serve test test-fast test-browser lint typecheck system-deps chromium virtuoso eval bench bench-quick soak clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ demo: install ## Build the graph from the bundled corpus, run two queries, a pat
 	$(BIN)/mlkg path "Data Scientist" "Senior Research Fellow" --graph $(GRAPH)
 	@echo
 	$(BIN)/mlkg viz --graph $(GRAPH) --out $(GRAPH)/graph.html
+
+serve: install ## Serve data/build at http://127.0.0.1:7878/ (SPARQL endpoint and query page)
+	$(BIN)/mlkg serve --graph $(GRAPH)
 
 system-deps: chromium virtuoso ## Install the Debian packages the tests use (Chromium, Virtuoso)
 
@@ -54,6 +57,9 @@ test: install system-deps lint ## Install everything and run the whole test suit
 test-fast: install ## Run the tests without browser, server or slow ones
 	$(BIN)/pytest -q -m "not browser and not virtuoso and not slow"
 
+test-browser: install chromium ## The HTML view and the query page in headless Chromium
+	$(BIN)/pytest -q -m browser
+
 eval: install ## Score extraction against the golden expectations (precision/recall per class)
 	$(BIN)/mlkg build -q --out build/eval-seeds
 	$(BIN)/python tests/golden/extraction/evaluate.py build/eval-seeds data/documents --details
@@ -66,8 +72,8 @@ bench: install system-deps ## Run the benchmark suite; writes bench/results.json
 bench-quick: install ## A quick benchmark run (under 2 minutes)
 	$(BIN)/python -m bench.run --quick
 
-soak: install system-deps ## Long reliability tests (kill -9 builds, endpoint load)
-	MLKG_SOAK=1 $(BIN)/pytest -q -m slow
+soak: install system-deps ## Long reliability tests (kill -9 builds, endpoint load at 16 clients)
+	MLKG_SOAK=1 $(BIN)/pytest -q -s -m slow
 
 clean: ## Remove builds, caches and the virtualenv
 	rm -rf $(VENV) build data/build data/.build.* .pytest_cache .mypy_cache .ruff_cache .hypothesis
