@@ -235,6 +235,36 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         )
 
 
+def _closing_retry(handle: Any) -> Any:
+    """Wrap an auth handler's 401 hook so the challenged response is closed when it retries.
+
+    urllib leaves the 401 response (and its socket) open when an auth handler sends the request
+    again; that leaks a socket per authenticated request.
+    """
+
+    def http_error_401(
+        self: Any, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Message
+    ) -> Any:
+        try:
+            result = handle(self, req, fp, code, msg, headers)
+        except BaseException:
+            fp.close()
+            raise
+        if result is not None:
+            fp.close()
+        return result
+
+    return http_error_401
+
+
+class _DigestAuthHandler(urllib.request.HTTPDigestAuthHandler):
+    http_error_401 = _closing_retry(urllib.request.HTTPDigestAuthHandler.http_error_401)
+
+
+class _BasicAuthHandler(urllib.request.HTTPBasicAuthHandler):
+    http_error_401 = _closing_retry(urllib.request.HTTPBasicAuthHandler.http_error_401)
+
+
 class HttpClient:
     """HTTP requests to one SPARQL server with a total deadline, auth and clear errors.
 
@@ -276,8 +306,8 @@ class HttpClient:
             manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
             manager.add_password(None, url, self.auth[0], self.auth[1])
             # Digest first: urllib's basic handler refuses a Digest-only challenge.
-            handlers.append(urllib.request.HTTPDigestAuthHandler(manager))
-            handlers.append(urllib.request.HTTPBasicAuthHandler(manager))
+            handlers.append(_DigestAuthHandler(manager))
+            handlers.append(_BasicAuthHandler(manager))
         return urllib.request.build_opener(*handlers)
 
     def request(
@@ -303,9 +333,10 @@ class HttpClient:
                     status = response.status
                     response_headers = response.headers
             except urllib.error.HTTPError as exc:
-                if deadline.expired:
-                    raise self._timeout(what, url) from exc
-                raise self._http_error(exc, url, what) from exc
+                with exc:  # closes the error's connection
+                    if deadline.expired:
+                        raise self._timeout(what, url) from exc
+                    raise self._http_error(exc, url, what) from exc
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 if deadline.expired:
                     raise self._timeout(what, url) from exc
@@ -623,7 +654,7 @@ def _top_level_braces(query: str) -> list[tuple[int, str]]:
             depth += 1
         elif char == "}":
             depth -= 1
-        elif char.isalpha() or char == "_":
+        elif char.isascii() and (char.isalpha() or char == "_"):
             match = _WORD.match(query, i)
             assert match is not None
             last_word = match.group().upper()
