@@ -118,14 +118,18 @@ class RoleFinder:
             if not area and _continues_name(text, span_end if len(words) > 1 else end):
                 continue  # "TensorFlow Developer Professional Certificate" is not a role
             span_start = tokens[first][1]
-            label, alts = self.canonical(words, area)
-            term = self.lookup(label) or self.lookup(
-                " ".join(words + (["in", *area] if area else []))
-            )
-            if term is None and area:
-                term = self.lookup(" ".join(words))
-                if term is not None and not _area_is_generic(area):
-                    term = None
+            if area and _area_is_generic(area):
+                # "Research Scientist in Machine Learning" is a Research Scientist: every role
+                # here is in ML, so the suffix names no narrower role (kept as an altLabel).
+                written = " ".join([*words, "in", *area])
+                label, alts = self.canonical(words, [])
+                alts = (written,)
+                term = self.lookup(label)
+            else:
+                label, alts = self.canonical(words, area)
+                term = self.lookup(label) or self.lookup(
+                    " ".join(words + (["in", *area] if area else []))
+                )
             if term is not None:
                 alts = tuple(a for a in dict.fromkeys([*alts, label]) if a != term.label)
                 label = term.label
