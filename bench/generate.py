@@ -68,82 +68,287 @@ IRI_KIND = {"softskill": "skill"}
 # A few real names per kind, used when ontology/vocabulary.ttl is not there (yet).
 FALLBACK_TERMS: dict[str, list[str]] = {
     "skill": [
-        "machine learning", "deep learning", "statistics", "linear algebra", "probability",
-        "computer vision", "natural language processing", "reinforcement learning",
-        "data analysis", "data visualization", "feature engineering", "model evaluation",
-        "experimental design", "optimization", "signal processing", "time series analysis",
-        "causal inference", "Bayesian inference", "distributed systems", "MLOps",
+        "machine learning",
+        "deep learning",
+        "statistics",
+        "linear algebra",
+        "probability",
+        "computer vision",
+        "natural language processing",
+        "reinforcement learning",
+        "data analysis",
+        "data visualization",
+        "feature engineering",
+        "model evaluation",
+        "experimental design",
+        "optimization",
+        "signal processing",
+        "time series analysis",
+        "causal inference",
+        "Bayesian inference",
+        "distributed systems",
+        "MLOps",
     ],
     "softskill": [
-        "communication", "leadership", "teamwork", "problem solving", "critical thinking",
-        "mentoring", "collaboration", "creativity", "project management", "time management",
+        "communication",
+        "leadership",
+        "teamwork",
+        "problem solving",
+        "critical thinking",
+        "mentoring",
+        "collaboration",
+        "creativity",
+        "project management",
+        "time management",
     ],
     "tool": [
-        "PyTorch", "TensorFlow", "Keras", "scikit-learn", "JAX", "Hugging Face Transformers",
-        "NumPy", "pandas", "Jupyter", "Git", "Docker", "Kubernetes", "Apache Spark", "MLflow",
-        "Weights & Biases", "CUDA", "RStudio", "Tableau", "AWS SageMaker", "Airflow",
+        "PyTorch",
+        "TensorFlow",
+        "Keras",
+        "scikit-learn",
+        "JAX",
+        "Hugging Face Transformers",
+        "NumPy",
+        "pandas",
+        "Jupyter",
+        "Git",
+        "Docker",
+        "Kubernetes",
+        "Apache Spark",
+        "MLflow",
+        "Weights & Biases",
+        "CUDA",
+        "RStudio",
+        "Tableau",
+        "AWS SageMaker",
+        "Airflow",
     ],
     "language": ["Python", "R", "MATLAB", "C++", "Java", "Julia", "Scala", "SQL", "Go", "Rust"],
     "venue": [
-        "NeurIPS", "ICML", "ICLR", "CVPR", "ICCV", "ECCV", "ACL", "EMNLP", "NAACL", "KDD",
-        "AAAI", "IJCAI", "AISTATS", "UAI", "COLT", "JMLR", "TPAMI", "SIGIR", "WWW", "Interspeech",
+        "NeurIPS",
+        "ICML",
+        "ICLR",
+        "CVPR",
+        "ICCV",
+        "ECCV",
+        "ACL",
+        "EMNLP",
+        "NAACL",
+        "KDD",
+        "AAAI",
+        "IJCAI",
+        "AISTATS",
+        "UAI",
+        "COLT",
+        "JMLR",
+        "TPAMI",
+        "SIGIR",
+        "WWW",
+        "Interspeech",
     ],
     "stage": ["Entry-Level", "Mid-Level", "Senior-Level", "Leadership", "Executive"],
     "degree": ["PhD", "Master's degree", "Bachelor's degree"],
     "field": [
-        "Computer Science", "Mathematics", "Statistics", "Physics", "Electrical Engineering",
-        "Data Science", "Operations Research", "Cognitive Science", "Neuroscience",
+        "Computer Science",
+        "Mathematics",
+        "Statistics",
+        "Physics",
+        "Electrical Engineering",
+        "Data Science",
+        "Operations Research",
+        "Cognitive Science",
+        "Neuroscience",
         "Computational Linguistics",
     ],
     "area": [
-        "computer vision", "natural language processing", "reinforcement learning",
-        "speech recognition", "recommender systems", "generative models", "robotics",
-        "graph neural networks", "model compression", "AI safety",
+        "computer vision",
+        "natural language processing",
+        "reinforcement learning",
+        "speech recognition",
+        "recommender systems",
+        "generative models",
+        "robotics",
+        "graph neural networks",
+        "model compression",
+        "AI safety",
     ],
     "organization": [
-        "Google", "Meta", "Amazon", "Apple", "Microsoft", "OpenAI", "DeepMind", "Netflix", "IBM",
-        "NVIDIA", "Anthropic", "Uber", "Airbnb", "Spotify", "Salesforce",
+        "Google",
+        "Meta",
+        "Amazon",
+        "Apple",
+        "Microsoft",
+        "OpenAI",
+        "DeepMind",
+        "Netflix",
+        "IBM",
+        "NVIDIA",
+        "Anthropic",
+        "Uber",
+        "Airbnb",
+        "Spotify",
+        "Salesforce",
     ],
     "industry": [
-        "healthcare", "finance", "retail", "automotive", "consulting", "education",
-        "manufacturing", "telecommunications", "energy", "e-commerce",
+        "healthcare",
+        "finance",
+        "retail",
+        "automotive",
+        "consulting",
+        "education",
+        "manufacturing",
+        "telecommunications",
+        "energy",
+        "e-commerce",
     ],
     "role": [
-        "Research Scientist", "Machine Learning Engineer", "Data Scientist", "Research Engineer",
-        "Applied Scientist", "AI Researcher", "NLP Engineer", "Computer Vision Engineer",
-        "MLOps Engineer", "Data Engineer", "Research Director",
+        "Research Scientist",
+        "Machine Learning Engineer",
+        "Data Scientist",
+        "Research Engineer",
+        "Applied Scientist",
+        "AI Researcher",
+        "NLP Engineer",
+        "Computer Vision Engineer",
+        "MLOps Engineer",
+        "Data Engineer",
+        "Research Director",
     ],
 }
 
 _ADJ = [
-    "Bayesian", "causal", "federated", "sparse", "robust", "multimodal", "self-supervised",
-    "contrastive", "probabilistic", "distributed", "geometric", "quantum", "adversarial",
-    "few-shot", "continual", "hierarchical", "temporal", "spectral", "differentiable",
-    "interpretable", "efficient", "online", "generative", "variational", "equivariant",
+    "Bayesian",
+    "causal",
+    "federated",
+    "sparse",
+    "robust",
+    "multimodal",
+    "self-supervised",
+    "contrastive",
+    "probabilistic",
+    "distributed",
+    "geometric",
+    "quantum",
+    "adversarial",
+    "few-shot",
+    "continual",
+    "hierarchical",
+    "temporal",
+    "spectral",
+    "differentiable",
+    "interpretable",
+    "efficient",
+    "online",
+    "generative",
+    "variational",
+    "equivariant",
 ]
 _DOMAIN = [
-    "graph", "time-series", "tabular", "image", "language", "audio", "video", "3D", "medical",
-    "genomic", "molecular", "geospatial", "sensor", "code", "document", "retail", "financial",
+    "graph",
+    "time-series",
+    "tabular",
+    "image",
+    "language",
+    "audio",
+    "video",
+    "3D",
+    "medical",
+    "genomic",
+    "molecular",
+    "geospatial",
+    "sensor",
+    "code",
+    "document",
+    "retail",
+    "financial",
 ]
 _NOUN = [
-    "inference", "optimization", "retrieval", "segmentation", "forecasting", "ranking",
-    "compression", "alignment", "representation learning", "anomaly detection", "data augmentation",
-    "model evaluation", "active learning", "program synthesis", "recognition", "object detection",
-    "clustering", "embedding", "simulation", "reasoning",
+    "inference",
+    "optimization",
+    "retrieval",
+    "segmentation",
+    "forecasting",
+    "ranking",
+    "compression",
+    "alignment",
+    "representation learning",
+    "anomaly detection",
+    "data augmentation",
+    "model evaluation",
+    "active learning",
+    "program synthesis",
+    "recognition",
+    "object detection",
+    "clustering",
+    "embedding",
+    "simulation",
+    "reasoning",
 ]
 _TOOL_A = [
-    "Tensor", "Torch", "Deep", "Data", "Graph", "Neuro", "Vector", "Flow", "Spark", "Quant",
-    "Hyper", "Meta", "Auto", "Lumen", "Cortex", "Kern", "Sigma", "Delta", "Astra", "Nova",
-    "Pixel", "Token", "Feature", "Model", "Signal", "Shard", "Cloud", "Edge", "Batch", "Lattice",
+    "Tensor",
+    "Torch",
+    "Deep",
+    "Data",
+    "Graph",
+    "Neuro",
+    "Vector",
+    "Flow",
+    "Spark",
+    "Quant",
+    "Hyper",
+    "Meta",
+    "Auto",
+    "Lumen",
+    "Cortex",
+    "Kern",
+    "Sigma",
+    "Delta",
+    "Astra",
+    "Nova",
+    "Pixel",
+    "Token",
+    "Feature",
+    "Model",
+    "Signal",
+    "Shard",
+    "Cloud",
+    "Edge",
+    "Batch",
+    "Lattice",
 ]
 _TOOL_B = [
-    "Forge", "Lab", "Kit", "Hub", "Stack", "Lens", "Base", "Bench", "Scope", "Mind", "Grid",
-    "Core", "DB", "Serve", "Pipe", "Board", "Tune", "Ops", "ML", "Sense", "Works", "Loop",
+    "Forge",
+    "Lab",
+    "Kit",
+    "Hub",
+    "Stack",
+    "Lens",
+    "Base",
+    "Bench",
+    "Scope",
+    "Mind",
+    "Grid",
+    "Core",
+    "DB",
+    "Serve",
+    "Pipe",
+    "Board",
+    "Tune",
+    "Ops",
+    "ML",
+    "Sense",
+    "Works",
+    "Loop",
 ]
 _TOOL_C = ["", " Studio", " Cloud", " Engine", " Toolkit"]
 _ROLE_BASE = [
-    "Research Scientist", "Machine Learning Engineer", "Data Scientist", "Research Engineer",
-    "Applied Scientist", "Software Engineer", "Scientist",
+    "Research Scientist",
+    "Machine Learning Engineer",
+    "Data Scientist",
+    "Research Engineer",
+    "Applied Scientist",
+    "Software Engineer",
+    "Scientist",
 ]
 _LADDER = ["Junior {}", "{}", "Senior {}", "Staff {}", "Principal {}"]
 _CITIES = ["San Francisco", "New York", "Seattle", "London", "Zurich", "Toronto", "Paris", "Remote"]
@@ -232,7 +437,7 @@ def read_real_vocabulary(path: Path = VOCABULARY_FILE) -> dict[str, list[tuple[s
 def make_vocabulary(
     seed: int = 42, generated: bool = True, path: Path = VOCABULARY_FILE
 ) -> Vocabulary:
-    """Return the benchmark vocabulary: real terms plus (if ``generated``) thousands of made-up ones.
+    """Return the benchmark vocabulary: real terms plus (if ``generated``) thousands of made-up.
 
     Real terms come from ``path`` when it exists, else from :data:`FALLBACK_TERMS`. Generated terms
     are combinations of word lists (``"federated graph retrieval"``, ``"TensorForge Studio"``),
@@ -268,16 +473,36 @@ def make_vocabulary(
     return vocab
 
 
-def write_vocabulary(vocab: Vocabulary, path: Path) -> Path:
-    """Write ``vocab`` as a SKOS Turtle file shaped like ``ontology/vocabulary.ttl``; return path."""
-    lines = [
+def vocabulary_digest(path: Path = VOCABULARY_FILE) -> str:
+    """Return a short digest of the real vocabulary file ("none" if absent), for cache keys."""
+    if not path.is_file():
+        return "none"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+
+
+def write_vocabulary(vocab: Vocabulary, path: Path, real_file: Path = VOCABULARY_FILE) -> Path:
+    """Write ``vocab`` as a SKOS Turtle file shaped like ``ontology/vocabulary.ttl``; return path.
+
+    When ``real_file`` exists its text is copied verbatim (keeping annotations such as
+    ``mlkg:needsContext``) and only the generated terms are appended; otherwise every term is
+    written.
+    """
+    lines = []
+    used: set[str] = set()
+    copy_real = real_file.is_file() and vocab.source != Vocabulary.source
+    if copy_real:
+        text = real_file.read_text(encoding="utf-8")
+        lines.append(text)
+        used.update(re.findall(r"<(https://w3id\.org/mlkg/id/[^>]+)>", text))
+    lines += [
         f"@prefix mlkg: <{ONT}> .",
         f"@prefix skos: <{SKOS}> .",
         f"<{SCHEME}> a skos:ConceptScheme .",
     ]
-    used: set[str] = set()
     for kind, entries in vocab.entries.items():
-        for label, alts, _ in entries:
+        for label, alts, real in entries:
+            if real and copy_real:
+                continue
             iri = _unique_iri(IRI_KIND.get(kind, kind), label, used)
             alt_text = "".join(f" ; skos:altLabel {_lit(a)}" for a in alts)
             lines.append(
@@ -413,7 +638,9 @@ class _CorpusWriter:
         out.append(f"{title} salaries vary with experience and company:")
         low = rng.randrange(60, 160) * 1000
         out.append(f"- Median salary: {_money(low + rng.randrange(20, 80) * 1000)}")
-        out.append(f"- Typical range: {_money(low)} to {_money(low + rng.randrange(50, 200) * 1000)}")
+        out.append(
+            f"- Typical range: {_money(low)} to {_money(low + rng.randrange(50, 200) * 1000)}"
+        )
         for org in _pick(rng, v["organization"] or ["Google"], rng.randint(2, 5)):
             lo = rng.randrange(50, 200) * 1000
             out.append(f"- {org}: {_money(lo)} to {_money(lo + rng.randrange(40, 250) * 1000)}")
@@ -476,21 +703,18 @@ def write_corpus(
 
 def cached_corpus(n_documents: int, seed: int = 42) -> Path:
     """Return a folder under ``bench/.cache`` holding the corpus of that size (written once)."""
-    out = CACHE_DIR / f"corpus-{n_documents}-s{seed}"
-    marker = out / ".complete"
-    if not marker.is_file():
-        if out.exists():
-            import shutil
+    import shutil
 
-            shutil.rmtree(out)
+    out = CACHE_DIR / f"corpus-{n_documents}-s{seed}-v{vocabulary_digest()}"
+    marker = out.with_name(out.name + ".complete")  # outside the folder: the build reads it all
+    if not marker.is_file() or not out.is_dir():
         tmp = out.with_name(out.name + ".tmp")
-        if tmp.exists():
-            import shutil
-
-            shutil.rmtree(tmp)
+        for stale in (out, tmp):
+            if stale.exists():
+                shutil.rmtree(stale)
         write_corpus(tmp, n_documents, seed)
-        (tmp / ".complete").write_text("ok\n")
         tmp.rename(out)
+        marker.write_text("ok\n")
     return out
 
 
@@ -708,22 +932,58 @@ def write_graph(
                 n_skills, n_tools = 3, 0
             # bullets: each evidence sentence supports several facts
             groups = [
-                ("requiresSkill", "skill", n_skills, "Required Skills", "- Strong understanding of "),
+                (
+                    "requiresSkill",
+                    "skill",
+                    n_skills,
+                    "Required Skills",
+                    "- Strong understanding of ",
+                ),
                 ("requiresSkill", "softskill", 2, "Required Skills", "- Excellent "),
                 ("usesTool", "tool", n_tools, "Tools and Technologies", "- Frameworks: "),
-                ("usesTool", "language", 2 if profile == "full" else 0, "Tools and Technologies",
-                 "- Programming languages: "),
-                ("publishesAt", "venue", 2 if profile == "full" else 0, "Publication Venues",
-                 "- Publish at "),
-                ("requiresDegree", "degree", 1 if profile == "full" else 0,
-                 "Educational Background", "- Typically requires a "),
-                ("inField", "field", 2 if profile == "full" else 0, "Educational Background",
-                 "- Degree in "),
+                (
+                    "usesTool",
+                    "language",
+                    2 if profile == "full" else 0,
+                    "Tools and Technologies",
+                    "- Programming languages: ",
+                ),
+                (
+                    "publishesAt",
+                    "venue",
+                    2 if profile == "full" else 0,
+                    "Publication Venues",
+                    "- Publish at ",
+                ),
+                (
+                    "requiresDegree",
+                    "degree",
+                    1 if profile == "full" else 0,
+                    "Educational Background",
+                    "- Typically requires a ",
+                ),
+                (
+                    "inField",
+                    "field",
+                    2 if profile == "full" else 0,
+                    "Educational Background",
+                    "- Degree in ",
+                ),
                 ("focusesOn", "area", 2 if profile == "full" else 0, "Focus Areas", "- Focus on "),
-                ("worksIn", "industry", 1 if profile == "full" else 0, "Industry Trends",
-                 "- Common in "),
-                ("worksIn", "organization", 1 if profile == "full" else 0, "Industry Trends",
-                 "- Hiring at "),
+                (
+                    "worksIn",
+                    "industry",
+                    1 if profile == "full" else 0,
+                    "Industry Trends",
+                    "- Common in ",
+                ),
+                (
+                    "worksIn",
+                    "organization",
+                    1 if profile == "full" else 0,
+                    "Industry Trends",
+                    "- Hiring at ",
+                ),
             ]
             for prop, kind, k, section, lead in groups:
                 pool = pools.get(kind) or []
@@ -754,7 +1014,9 @@ def write_graph(
             text = f"- {stage_entry[1]}: {title}"
             ev = w.evidence(doc_id, doc, offset, text, "Career Progression")
             offset += len(text) + 1
-            w.relation(role, f"<{ONT}atStage>", stage, ev, minYears=level * 2, maxYears=level * 3 + 2)
+            w.relation(
+                role, f"<{ONT}atStage>", stage, ev, minYears=level * 2, maxYears=level * 3 + 2
+            )
             # salary
             sal_hash = hashlib.sha1(f"{role}|salary".encode()).hexdigest()[:16]
             salary = _iri("salary", sal_hash)
@@ -779,8 +1041,9 @@ def write_graph(
             text = f"- Progress from {titles[level]} to {titles[level + 1]}"
             ev = w.evidence(doc_id, doc, offset, text, "Career Progression")
             offset += len(text) + 1
-            w.relation(ladder[level], f"<{ONT}progressesTo>", ladder[level + 1], ev,
-                       minYears=2, maxYears=5)
+            w.relation(
+                ladder[level], f"<{ONT}progressesTo>", ladder[level + 1], ev, minYears=2, maxYears=5
+            )
         if ladders:
             for level in range(len(ladder)):
                 if rng.random() < 0.33:
@@ -816,7 +1079,8 @@ def cached_graph(
     triples: int | None = None, roles: int | None = None, seed: int = 42, profile: str = "full"
 ) -> GraphInfo:
     """Return the :class:`GraphInfo` of a cached graph under ``bench/.cache`` (written once)."""
-    name = f"graph-{profile}-{'t' if triples else 'r'}{triples or roles}-s{seed}"
+    size = f"t{triples}" if triples else f"r{roles}"
+    name = f"graph-{profile}-{size}-s{seed}-v{vocabulary_digest()}"
     path = CACHE_DIR / f"{name}.nt"
     meta = CACHE_DIR / f"{name}.json"
     if path.is_file() and meta.is_file():

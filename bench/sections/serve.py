@@ -1,0 +1,139 @@
+"""Section 7 (endpoint): requests/s and p99 latency of ``mlkg serve`` under 8 concurrent clients."""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+from bench.harness import Context, Section, free_port, has_attr, mlkg_command
+from bench.sections.cli import seed_build_dir
+
+CLIENTS = 8
+
+
+def _start(ctx: Context, build_dir: str, port: int) -> tuple[subprocess.Popen[bytes], str]:
+    if importlib.util.find_spec("mlkg.cli.serve") is not None:
+        argv = [
+            *mlkg_command(),
+            "serve",
+            "--graph",
+            build_dir,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        how = "mlkg serve (CLI)"
+    else:
+        code = (
+            "from pathlib import Path; from mlkg.serve import ServerConfig, make_server, run; "
+            f"run(make_server(ServerConfig(graph_dir=Path({build_dir!r}), host='127.0.0.1', "
+            f"port={port}, quiet=True)))"
+        )
+        argv = [sys.executable, "-c", code]
+        how = "mlkg.serve.make_server (library; the serve command is not there yet)"
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return proc, how
+
+
+def _get(port: int, path: str, timeout: float = 30) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Accept": "application/sparql-results+json"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def run(ctx: Context, section: Section) -> None:
+    """Start the endpoint on a free loopback port and hammer it with 8 client threads."""
+    reason = has_attr("mlkg.serve", "make_server")
+    if reason:
+        section.unavailable(reason)
+        return
+    build_dir, kind = seed_build_dir(ctx)
+    section.notes.append(f"graph: {kind}")
+    from mlkg.resources import queries_dir
+
+    query_file = queries_dir() / "roles.rq"
+    query = (
+        query_file.read_text()
+        if query_file.is_file()
+        else (
+            "PREFIX mlkg: <https://w3id.org/mlkg/ontology#> SELECT ?r WHERE { ?r a mlkg:Role } "
+            "ORDER BY ?r"
+        )
+    )
+    path = "/sparql?" + urllib.parse.urlencode({"query": query})
+    port = free_port()
+    proc, how = _start(ctx, str(build_dir), port)
+    section.notes.append(f"server: {how}; query: the named query `roles` by GET /sparql")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                section.unavailable(f"the server exited: {err.strip().splitlines()[-1:]}")
+                return
+            try:
+                status, _ = _get(port, path, timeout=5)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                section.unavailable("the server did not answer within 60 s")
+                return
+            time.sleep(0.1)
+        duration = 1.0 if ctx.tiny else (5.0 if ctx.quick else 20.0)
+        latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
+        errors: list[int] = [0] * CLIENTS
+        stop = time.monotonic() + duration
+
+        def client(i: int) -> None:
+            while time.monotonic() < stop:
+                start = time.perf_counter()
+                try:
+                    status, _ = _get(port, path)
+                except OSError:
+                    status = 0
+                latencies[i].append(time.perf_counter() - start)
+                if status != 200:
+                    errors[i] += 1
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        every = [x * 1000 for xs in latencies for x in xs]
+        section.figure(
+            f"requests/s, {CLIENTS} clients, {duration:.0f} s",
+            len(every) / elapsed,
+            "req/s",
+            requests=len(every),
+            errors=sum(errors),
+        )
+        section.figure(f"latency, {CLIENTS} clients", every, "ms", percentiles=(50, 95, 99))
+        section.figure(
+            "p99 latency", sorted(every)[min(len(every) - 1, int(len(every) * 0.99))], "ms"
+        )
+        if sum(errors):
+            section.notes.append(f"{sum(errors)} of {len(every)} requests did not return 200")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
