@@ -52,6 +52,7 @@ ROLE = "https://w3id.org/mlkg/id/role/"
 
 # Parameters used for the golden runs, by graph. A query not listed uses DEFAULT for its params.
 SMALL_DEFAULT = {
+    "stage": "senior-level",
     "role": "Research Scientist",
     "role_a": "Data Scientist",
     "role_b": "research scientist",
@@ -60,16 +61,14 @@ SMALL_DEFAULT = {
 }
 SMALL_OVERRIDES: dict[str, dict[str, str]] = {"ladder": {"role": "Data Scientist"}}
 SEED_DEFAULT = {
-    "role": "ML Research Scientist",
-    "role_a": "Machine Learning Research Engineer",
-    "role_b": "Machine Learning Research Scientist",
+    "stage": "Senior-Level",
+    "role": "Research Fellow",
+    "role_a": "Research Fellow",
+    "role_b": "Machine Learning Research Engineer",
     "requirement": "PyTorch",
     "text": "research",
 }
-SEED_OVERRIDES: dict[str, dict[str, str]] = {
-    "ladder": {"role": "Research Assistant"},
-    "venues-of-role": {"role": "Senior ML Researcher"},
-}
+SEED_OVERRIDES: dict[str, dict[str, str]] = {"ladder": {"role": "Research Assistant"}}
 
 
 def params_for(name: str, default: dict[str, str], overrides: dict[str, dict[str, str]]) -> dict:

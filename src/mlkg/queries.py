@@ -12,9 +12,10 @@ every quote, backslash and control character), and a ``VALUES`` block holding th
 inserted at the top of the query's ``WHERE`` group (:func:`inject_values`). A value can change
 which rows a query returns, never its structure.
 
-A parameter named ``role``, ``skill``, ``tool`` or ``requirement`` (optionally with a suffix such as
-``role_a``) names an entity: the value may be its ``skos:prefLabel`` or ``skos:altLabel`` in any
-case, its slug (``research-scientist``) or its IRI, and is resolved to the IRI by a SPARQL lookup
+A parameter named ``role``, ``skill``, ``tool``, ``requirement`` or ``stage`` (optionally with a
+suffix such as ``role_a``) names an entity: the value may be its ``skos:prefLabel`` or
+``skos:altLabel`` in any case, its slug (``research-scientist``) or its IRI, and is resolved to the
+IRI by a SPARQL lookup
 (``sparql/queries-labels.rq``). Any other parameter is bound as a plain string literal.
 """
 
@@ -49,8 +50,15 @@ ENTITY_PARAMS: dict[str, tuple[str, ...]] = {
     "skill": (_ONTOLOGY + "Skill",),
     "tool": (_ONTOLOGY + "Tool",),
     "requirement": (_ONTOLOGY + "Skill", _ONTOLOGY + "Tool"),
+    "stage": (_ONTOLOGY + "CareerStage",),
 }
-_KIND_WORDS = {"role": "role", "skill": "skill", "tool": "tool", "requirement": "skill or tool"}
+_KIND_WORDS = {
+    "role": "role",
+    "skill": "skill",
+    "tool": "tool",
+    "requirement": "skill or tool",
+    "stage": "career stage",
+}
 
 _HEADER = re.compile(r"^#\+\s*(?P<key>[A-Za-z_-]+)\s*:\s*(?P<value>.*?)\s*$")
 _PARAM = re.compile(r"\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\((?P<description>[^()]*)\))?\s*")
