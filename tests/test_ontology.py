@@ -563,9 +563,22 @@ def test_longer_labels_of_ambiguous_concepts_confirm_themselves(vocabulary: Grap
         ("Excel", "tool/microsoft-excel"),
         ("Nature", "venue/nature"),
         ("Science", "venue/science"),
+        ("C", "language/c"),
+        ("Shell", "language/shell"),
+        ("Junior", "stage/entry-level"),
+        ("Lead", "stage/lead"),
+        ("FAIR", "organization/meta-ai"),
+        ("Apple", "organization/apple"),
+        ("Oracle", "organization/oracle"),
+        ("Cambridge", "organization/university-of-cambridge"),
+        ("technology", "industry/technology"),
+        ("education", "industry/education"),
+        ("Hive", "tool/apache-hive"),
+        ("Helm", "tool/helm"),
     ],
 )
 def test_ambiguous_terms_need_context(vocabulary: Graph, label: str, iri: str) -> None:
+    # Common English words and letters: without a cue they would match ordinary prose.
     concept = URIRef(ID_IRI + iri)
     assert label.casefold() in {str(lit).casefold() for lit in _labels(vocabulary, concept)}
     assert vocabulary.value(concept, MLKG.needsContext) == Literal(True)
