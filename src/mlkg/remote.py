@@ -373,6 +373,11 @@ class HttpClient:
         )
 
     def _http_error(self, exc: urllib.error.HTTPError, url: str, what: str) -> StoreError:
+        error = self._classify(exc, url, what)
+        error.status = exc.code  # type: ignore[attr-defined]
+        return error
+
+    def _classify(self, exc: urllib.error.HTTPError, url: str, what: str) -> StoreError:
         detail = _body_excerpt(exc)
         code = exc.code
         where = _short(url)
