@@ -851,7 +851,8 @@ def write_graph(
 ) -> GraphInfo:
     """Write a synthetic graph as N-Triples to ``path``; return a :class:`GraphInfo`.
 
-    Give ``triples`` (stop near that many; within ~1%) or ``roles`` (that many roles). ``profile``
+    Give ``triples`` (stop after the ladder that reaches that many: within ~2,500) or ``roles``
+    (that many roles). ``profile``
     ``"full"`` writes every relation with its reified fact and evidence, documents, salaries and
     entities with labels and ``mentionedIn`` (about 450 triples per role); ``"roles"`` writes only
     the role layer (types, labels, ``atStage``, ``progressesTo``, a few skills, salaries) for
