@@ -251,6 +251,43 @@ def test_every_property_shape_has_a_message(shapes: Graph) -> None:
         assert shapes.value(constraint, SH.message) is not None
 
 
+def test_role_shape_checks_each_relation_against_its_range(ontology: Graph, shapes: Graph) -> None:
+    # The shapes and the ontology's rdfs:range must tell the same story.
+    role_shape = shapes.value(None, SH.targetClass, MLKG.Role)
+    checked = {}
+    for prop_shape in shapes.objects(role_shape, SH.property):
+        path = shapes.value(prop_shape, SH.path)
+        cls = shapes.value(prop_shape, SH["class"])
+        alternatives = shapes.value(prop_shape, SH["or"])
+        if alternatives is not None:
+            checked[path] = {shapes.value(a, SH["class"]) for a in shapes.items(alternatives)}
+        elif cls is not None:
+            checked[path] = {cls}
+    relations = [
+        p
+        for p in ontology.subjects(RDFS.domain, MLKG.Role)
+        if (p, RDF.type, OWL.ObjectProperty) in ontology
+    ]
+    assert len(relations) >= 9
+    for prop in relations:
+        range_node = ontology.value(prop, RDFS.range)
+        expected = (
+            _union_members(ontology, range_node) if isinstance(range_node, BNode) else {range_node}
+        )
+        assert checked.get(prop) == expected, prop
+    # progressesTo has a union domain (Role or CareerStage); from a Role it must reach a Role.
+    assert checked[MLKG.progressesTo] == {MLKG.Role}
+
+
+def test_shapes_graph_is_valid_shacl(fixture_graph: Graph, ontology: Graph, shapes: Graph) -> None:
+    import pyshacl
+
+    conforms, _report, text = pyshacl.validate(
+        fixture_graph, shacl_graph=shapes, ont_graph=ontology, meta_shacl=True, advanced=True
+    )
+    assert conforms, text
+
+
 def _validate(data: Graph, ontology: Graph, shapes: Graph) -> tuple[bool, list[str]]:
     """Validate ``data`` (plus the ontology) and return (conforms, result messages)."""
     import pyshacl
