@@ -24,6 +24,7 @@ _RANGE_JOIN = re.compile(
     r"^\s*(-|–|—|to|and|through)(\s+(over|about|around|approximately|roughly|nearly))?\s*$",
     re.IGNORECASE,
 )
+_OR_MORE = re.compile(r"\s*(or more|or above|or higher|and above|and up|and higher)\b", re.I)
 _YEAR = re.compile(r"(?<![\d$€£,.])(19[5-9]\d|20\d\d)(?![\d,])")
 
 
@@ -159,7 +160,7 @@ def parse_figures(text: str, cues: Cues) -> list[Figures]:
             index += 2
             continue
         kind = _cue_before(window, cues)
-        if kind is None and amount.plus:
+        if kind is None and (amount.plus or _OR_MORE.match(text[amount.end :])):
             kind = "min_value"
         if kind is None:
             put("min_value", amount.value)
