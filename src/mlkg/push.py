@@ -274,7 +274,15 @@ def push(
     temporary = temporary_graph(target)
     started = time.monotonic()
     # Nothing is written yet: a fault here (unreachable, wrong credentials) is reported as is.
-    server.update(f"DROP SILENT GRAPH <{temporary}>", "cleanup of the temporary graph")
+    try:
+        server.update(f"DROP SILENT GRAPH <{temporary}>", "cleanup of the temporary graph")
+    except StoreError as exc:
+        if "permission" in str(exc).lower() and update_endpoint is None:
+            raise StoreError(
+                f"{exc} (the query endpoint refuses updates: give --update-endpoint, "
+                "on Virtuoso http://host:port/sparql-auth, with credentials)"
+            ) from exc
+        raise
     done = 0
     retried = 0
     count = 0
