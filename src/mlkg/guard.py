@@ -14,7 +14,9 @@ name or a variable appears anywhere in it, also after expanding ``\\uXXXX`` esca
 from __future__ import annotations
 
 import functools
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from mlkg.errors import QueryError
@@ -100,12 +102,62 @@ def check_query(text: str, *, allow_service: bool = False, allow_update: bool = 
 
 
 _CACHE_TEXT_LIMIT = 16_384
+#: Bumped when the rules change, so verdicts cached on disk by an older guard are not reused.
+_GUARD_VERSION = "1"
 
 
 @functools.lru_cache(maxsize=512)
 def _check_cached(text: str, allow_service: bool, allow_update: bool) -> str:
-    """Cached :func:`_check` for short texts (only accepted queries are cached)."""
-    return _check(text, allow_service, allow_update)
+    """Cached :func:`_check` for short texts (only accepted queries are cached).
+
+    Accepted verdicts are also kept on disk (see :func:`_verdict_path`): importing rdflib's
+    SPARQL grammar alone costs about a second, which a one-shot ``mlkg query`` of a query it has
+    checked before should not pay.
+    """
+    path = _verdict_path(text, allow_service, allow_update)
+    if path is not None:
+        try:
+            form = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            form = ""
+        if form in QUERY_FORMS.values() or form == "UPDATE":
+            _lexical_check_if(text, allow_service)
+            return form
+    form = _check(text, allow_service, allow_update)
+    if path is not None:
+        _store_verdict(path, form)
+    return form
+
+
+def _lexical_check_if(text: str, allow_service: bool) -> None:
+    if not allow_service:
+        _lexical_check(text)
+
+
+def _verdict_path(text: str, allow_service: bool, allow_update: bool) -> Path | None:
+    """Return the cache file of a verdict, or None when caching is off (``MLKG_NO_CACHE``)."""
+    if os.environ.get("MLKG_NO_CACHE"):
+        return None
+    import hashlib
+    from importlib.metadata import version
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlkg" / "guard"
+    key = f"{_GUARD_VERSION}|{version('rdflib')}|{allow_service}|{allow_update}|{text}"
+    try:
+        return base / hashlib.sha256(key.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:  # not valid text: _check says so
+        return None
+
+
+def _store_verdict(path: Path, form: str) -> None:
+    """Write a verdict atomically; a cache that cannot be written only costs time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temp.write_text(form, encoding="ascii")
+        os.replace(temp, path)
+    except OSError:
+        pass
 
 
 def _check(text: str, allow_service: bool, allow_update: bool) -> str:
