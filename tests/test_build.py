@@ -1,0 +1,406 @@
+"""Builds: determinism, atomic publish, lock, orphans, pruning, cache, kill -9, concurrency."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlkg.build import KEEP_BUILDS, build, build_lock, read_summary
+from mlkg.errors import BuildError, BuildLockedError, DocumentError, ValidationError
+from mlkg.resources import corpus_dir
+from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE
+
+ROOT = Path(__file__).resolve().parents[1]
+MLKG = ROOT / ".venv" / "bin" / "mlkg"
+
+DOC_A = (
+    "# Data Scientist\n\nData Scientists use Python, SQL and PyTorch.\n\n"
+    "## Career Progression\n- Junior Data Scientist: cleans data.\n"
+    "- Senior Data Scientist: leads projects.\n"
+)
+DOC_B = (
+    "Title: Machine Learning Engineer\n\nMachine Learning Engineers deploy models with "
+    "Kubernetes.\n\nSalary\nThe range is $150,000 - $190,000.\n"
+)
+
+
+def make_docs(folder: Path) -> Path:
+    """Write two small good documents into ``folder``; return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.md").write_text(DOC_A, encoding="utf-8")
+    (folder / "b.txt").write_text(DOC_B, encoding="utf-8")
+    return folder
+
+
+def builds_dir(out: Path) -> Path:
+    """The folder next to ``out`` that keeps complete builds."""
+    return out.parent / f".{out.name}.builds"
+
+
+def snapshot(out: Path) -> tuple[str, bytes, bytes]:
+    """Return what ``out`` points at and the bytes of its graph and summary."""
+    return (
+        os.readlink(out),
+        (out / GRAPH_FILE).read_bytes(),
+        (out / SUMMARY_FILE).read_bytes(),
+    )
+
+
+def check_complete(out: Path) -> None:
+    """Fail unless ``out`` is a complete, readable build."""
+    import pyoxigraph
+    from rdflib import Graph
+
+    assert out.is_symlink()
+    graph = Graph().parse(out / GRAPH_FILE, format="turtle")
+    assert len(graph) > 0
+    summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
+    assert summary["triples"] == len(graph)
+    store = pyoxigraph.Store.read_only(str(out / STORE_DIR))
+    assert len(store) == len(graph)
+
+
+@pytest.fixture()
+def docs(tmp_path: Path) -> Path:
+    """A folder of two good documents."""
+    return make_docs(tmp_path / "docs")
+
+
+@pytest.fixture()
+def built(tmp_path: Path, docs: Path) -> Path:
+    """A complete build of ``docs`` in ``tmp_path/out``."""
+    out = tmp_path / "out"
+    build([docs], out)
+    return out
+
+
+def can_be_denied_write(folder: Path) -> bool:
+    """True when removing write permission from ``folder`` really stops this process writing."""
+    folder.chmod(0o555)
+    try:
+        (folder / ".probe").write_text("x")
+    except PermissionError:
+        return True
+    else:
+        (folder / ".probe").unlink()
+        return False
+    finally:
+        folder.chmod(0o755)
+
+
+# --- the build folder --------------------------------------------------------------------------
+
+
+def test_build_publishes_a_link_to_a_complete_build(built: Path) -> None:
+    check_complete(built)
+    target = built.resolve()
+    assert target.parent == builds_dir(built).resolve()
+    summary = read_summary(built)
+    assert len(summary["documents"]) == 2
+    assert {d["primary_role"] for d in summary["documents"]} == {
+        "Data Scientist",
+        "Machine Learning Engineer",
+    }
+    assert summary["entities"]["Role"] >= 3
+    assert summary["facts"]["progressesTo"] >= 1
+
+
+def test_two_builds_of_the_same_input_are_byte_identical(tmp_path: Path, docs: Path) -> None:
+    build([docs], tmp_path / "one")
+    build([docs], tmp_path / "two", use_cache=False)
+    assert (tmp_path / "one" / GRAPH_FILE).read_bytes() == (
+        tmp_path / "two" / GRAPH_FILE
+    ).read_bytes()
+
+
+def test_seed_build_is_complete(seed_build_dir: Path) -> None:
+    check_complete(seed_build_dir)
+    assert len(read_summary(seed_build_dir)["documents"]) == 5
+
+
+def test_skipped_and_duplicate_documents_are_listed(tmp_path: Path, docs: Path) -> None:
+    (docs / "copy.md").write_text(DOC_A.replace("\n", "\r\n"), encoding="utf-8")
+    (docs / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    (docs / "empty.txt").write_text("  \n")
+    (docs / "norole.txt").write_text("Groceries\n\nEggs, milk and bread.\n")
+    summary = build([docs], tmp_path / "out")
+    assert len(summary.documents) == 2
+    assert summary.duplicates == [{"file": "copy.md", "same_as": "a.md"}]
+    skipped = {Path(s["file"]).name: s["reason"] for s in summary.skipped}
+    assert set(skipped) == {"blob.txt", "empty.txt", "norole.txt"}
+    assert "binary" in skipped["blob.txt"] and "empty" in skipped["empty.txt"]
+    assert "role" in skipped["norole.txt"]
+
+
+# --- failures leave the previous build untouched -----------------------------------------------
+
+
+def test_strict_bad_input_leaves_the_previous_build(built: Path, docs: Path) -> None:
+    before = snapshot(built)
+    (docs / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(BuildError, match=r"blob\.txt.*binary.*--strict"):
+        build([docs], built, strict=True)
+    assert snapshot(built) == before
+
+
+def test_strict_document_without_role_fails(built: Path, docs: Path) -> None:
+    before = snapshot(built)
+    (docs / "norole.txt").write_text("Groceries\n\nEggs, milk and bread.\n")
+    with pytest.raises(BuildError, match=r"norole\.txt.*--strict"):
+        build([docs], built, strict=True)
+    assert snapshot(built) == before
+
+
+def test_no_usable_document_leaves_the_previous_build(built: Path, tmp_path: Path) -> None:
+    before = snapshot(built)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_text("")
+    (bad / "norole.txt").write_text("Groceries\n\nEggs, milk and bread.\n")
+    with pytest.raises(BuildError, match="no usable document"):
+        build([bad], built)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(BuildError, match="no usable document"):
+        build([empty], built)
+    assert snapshot(built) == before
+
+
+def test_missing_input_leaves_the_previous_build(built: Path, tmp_path: Path) -> None:
+    before = snapshot(built)
+    with pytest.raises(DocumentError, match="no such file"):
+        build([tmp_path / "nowhere"], built)
+    assert snapshot(built) == before
+
+
+def test_validation_failure_leaves_the_previous_build(
+    built: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlkg.validate
+    from mlkg.validate import ValidationReport, Violation
+
+    before = snapshot(built)
+    failing = ValidationReport(
+        False, [Violation("urn:x", "urn:p", "broken on purpose", "Violation")]
+    )
+    monkeypatch.setattr(mlkg.validate, "validate_graph", lambda graph: failing)
+    (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
+    with pytest.raises(ValidationError, match="broken on purpose"):
+        build([docs], built)
+    assert snapshot(built) == before
+    assert not [p for p in builds_dir(built).iterdir() if p.name.startswith("staging-")]
+
+
+def test_a_write_failure_leaves_the_previous_build(
+    built: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlkg.build
+
+    before = snapshot(built)
+
+    def full_disk(turtle: Path, store: Path) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mlkg.build, "write_store", full_disk)
+    (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
+    with pytest.raises(BuildError, match="No space left on device"):
+        build([docs], built)
+    assert snapshot(built) == before
+    assert not [p for p in builds_dir(built).iterdir() if p.name.startswith("staging-")]
+
+
+def test_unwritable_output_folder(tmp_path: Path, docs: Path) -> None:
+    parent = tmp_path / "locked"
+    parent.mkdir()
+    out = parent / "out"
+    build([docs], out)
+    before = snapshot(out)
+    if not can_be_denied_write(parent):
+        pytest.skip("running as root: chmod does not stop writes here")
+    parent.chmod(0o555)
+    try:
+        with pytest.raises(BuildError, match="cannot write"):
+            build([docs], out, use_cache=False)
+    finally:
+        parent.chmod(0o755)
+    assert snapshot(out) == before
+
+
+def test_unwritable_output_folder_is_reported_even_as_root(
+    tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: False if Path(p) == tmp_path else real_access(p, mode)
+    )
+    with pytest.raises(BuildError, match=r"cannot write to .*permission denied"):
+        build([docs], out)
+    assert not out.exists()
+
+
+def test_a_plain_folder_that_is_not_a_build_is_not_replaced(tmp_path: Path, docs: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(BuildError, match="not an mlkg build"):
+        build([docs], out)
+    assert (out / "precious.txt").read_text() == "keep me"
+
+
+# --- lock, orphans, pruning, cache -------------------------------------------------------------
+
+
+def test_a_second_build_while_locked_fails_at_once(built: Path, docs: Path) -> None:
+    before = snapshot(built)
+    with build_lock(built), pytest.raises(BuildLockedError, match="another build"):
+        build([docs], built)
+    assert snapshot(built) == before
+    assert BuildLockedError("x").exit_code == 3
+    build([docs], built)  # the lock is free again
+
+
+def test_the_lock_is_released_after_a_failed_build(built: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(BuildError):
+        build([empty], built)
+    with build_lock(built):
+        pass
+
+
+def test_orphan_staging_folders_are_cleaned(built: Path, docs: Path) -> None:
+    builds = builds_dir(built)
+    dead = builds / "staging-999999999-1"
+    dead.mkdir()
+    (dead / GRAPH_FILE).write_text("@prefix broken")
+    alive = builds / f"staging-{os.getppid()}-1"  # a live process that is not us
+    alive.mkdir()
+    build([docs], built)
+    assert not dead.exists()
+    assert alive.exists()
+    shutil.rmtree(alive)
+
+
+def test_cache_and_pruning(tmp_path: Path, docs: Path) -> None:
+    out = tmp_path / "out"
+    first = build([docs], out)
+    first_bytes = (out / GRAPH_FILE).read_bytes()
+    assert first.cached == 0
+    second = build([docs], out)
+    assert second.cached == len(second.documents) == 2
+    assert (out / GRAPH_FILE).read_bytes() == first_bytes
+    (docs / "b.txt").write_text(DOC_B.replace("Kubernetes", "Docker"), encoding="utf-8")
+    third = build([docs], out)
+    assert third.cached == 1
+    assert b"docker" in (out / GRAPH_FILE).read_bytes().lower()
+    (docs / "a.md").write_text(DOC_A.replace("PyTorch", "JAX"), encoding="utf-8")
+    build([docs], out)
+    complete = [p for p in builds_dir(out).iterdir() if not p.name.startswith("staging-")]
+    assert len(complete) == KEEP_BUILDS == 3
+    assert out.resolve() in [p.resolve() for p in complete]
+    check_complete(out)
+
+
+def test_a_corrupt_cache_entry_is_ignored(tmp_path: Path, docs: Path) -> None:
+    out = tmp_path / "out"
+    build([docs], out)
+    expected = (out / GRAPH_FILE).read_bytes()
+    cache = out.parent / f".{out.name}.cache"
+    for entry in cache.iterdir():
+        entry.write_bytes(b"not a pickle")
+    summary = build([docs], out)
+    assert summary.cached == 0
+    assert (out / GRAPH_FILE).read_bytes() == expected
+
+
+# --- kill -9 and concurrent builds (subprocesses) ---------------------------------------------
+
+_BUILD_SCRIPT = "import sys; from mlkg.build import build; build([sys.argv[1]], sys.argv[2])"
+
+
+def _kill_trials(tmp_path: Path, trials: int, seed: int) -> tuple[int, int]:
+    """Kill builds at random moments; return (corrupt or lost builds, builds completed)."""
+    docs = make_docs(tmp_path / "docs")
+    out = tmp_path / "out"
+    build([docs], out)
+    rng = random.Random(seed)
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-c", _BUILD_SCRIPT, str(docs), str(out)], check=True)
+    duration = time.monotonic() - start
+    bad = 0
+    completed = 0
+    for trial in range(trials):
+        # a new document each time, so every build has something new to extract and write
+        (docs / "c.md").write_text(f"# Data Analyst {trial}\n\nData Analysts use Excel.\n")
+        before = os.readlink(out)
+        process = subprocess.Popen(
+            [sys.executable, "-c", _BUILD_SCRIPT, str(docs), str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.0, duration * 1.1))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        try:
+            check_complete(out)
+        except Exception:
+            bad += 1
+            continue
+        completed += os.readlink(out) != before
+    build([docs], out)  # the next build works and cleans the orphans
+    check_complete(out)
+    leftovers = [p for p in builds_dir(out).iterdir() if p.name.startswith("staging-")]
+    assert leftovers == []
+    return bad, completed
+
+
+def test_kill_9_during_builds_never_corrupts(tmp_path: Path) -> None:
+    bad, completed = _kill_trials(tmp_path, trials=10, seed=int(time.time()))
+    print(f"kill -9: 10 trials, {bad} corrupt or lost builds, {completed} builds completed")
+    assert bad == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("MLKG_SOAK"), reason="soak test: set MLKG_SOAK=1")
+def test_kill_9_soak(tmp_path: Path) -> None:
+    bad, completed = _kill_trials(tmp_path, trials=20, seed=int(time.time()))
+    print(f"kill -9 soak: 20 trials, {bad} corrupt or lost builds, {completed} builds completed")
+    assert bad == 0
+
+
+def test_five_simultaneous_builds_one_wins(tmp_path: Path) -> None:
+    if not MLKG.exists():
+        pytest.skip("no .venv/bin/mlkg")
+    docs = tmp_path / "docs"
+    shutil.copytree(corpus_dir(), docs)
+    out = tmp_path / "out"
+    processes = [
+        subprocess.Popen(
+            [str(MLKG), "build", "--docs", str(docs), "--out", str(out), "--no-cache", "-q"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(5)
+    ]
+    results = []
+    for process in processes:
+        _, stderr = process.communicate(timeout=300)
+        results.append((process.returncode, stderr))
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 3, 3, 3, 3], results
+    for code, stderr in results:
+        if code == 3:
+            assert stderr.startswith("mlkg: error: another build of")
+            assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    check_complete(out)
