@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
 
@@ -482,6 +484,35 @@ def test_whole_graph_checks_name_the_offending_node(
     conforms, messages = _validate(fixture_graph, ontology, shapes)
     assert not conforms
     assert f"({SALARY}: 200000 > 100000)" in " ".join(messages), messages
+
+
+def _tiny_salary_graph(low: int, high: int) -> Graph:
+    """A document and one salary: the smallest graph the salary shape applies to."""
+    graph = Graph()
+    digest = "c" * 64
+    doc = URIRef(ID_IRI + "document/" + digest[:16])
+    salary = URIRef(ID_IRI + "salary/00000000000000aa")
+    graph.add((doc, RDF.type, MLKG.Document))
+    graph.add((doc, DCTERMS.identifier, Literal(digest[:16])))
+    graph.add((doc, MLKG.sha256, Literal(digest)))
+    graph.add((doc, MLKG.fileName, Literal("x.txt")))
+    graph.add((salary, RDF.type, SCHEMA.MonetaryAmountDistribution))
+    graph.add((salary, SCHEMA.currency, Literal("USD")))
+    graph.add((salary, SCHEMA.minValue, Literal(low)))
+    graph.add((salary, SCHEMA.maxValue, Literal(high)))
+    graph.add((salary, MLKG.mentionedIn, doc))
+    return graph
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    low=st.integers(min_value=0, max_value=10**9),
+    high=st.integers(min_value=0, max_value=10**9),
+)
+def test_salary_order_is_numeric(ontology: Graph, shapes: Graph, low: int, high: int) -> None:
+    # 99,000 < 100,000 although "99000" > "100000" as text: the check must compare numbers.
+    conforms, messages = _validate(_tiny_salary_graph(low, high), ontology, shapes)
+    assert conforms == (low <= high), messages
 
 
 # --------------------------------------------------------------------------------------------
