@@ -93,6 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     results["mode"] = "tiny" if args.tiny else ("quick" if args.quick else "full")
     results["commands"] = [*commands, command.strip()]
     sections = results.get("sections", {})
+
+    def save() -> None:
+        # written after every section, so an interrupted run still leaves its numbers
+        results["sections"] = {k: sections[k] for k in SECTIONS if k in sections}
+        results["seconds"] = round(time.perf_counter() - started, 1)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
+        args.markdown.write_text(render(results))
+
     try:
         for name in only:
             title, func = SECTIONS[name]
@@ -100,13 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             section = run_section(name, title, func, ctx)
             log(f"{name}: {section.status} ({section.seconds:.1f} s)")
             sections[name] = section.__dict__
+            save()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    results["sections"] = {k: sections[k] for k in SECTIONS if k in sections}
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    args.markdown.write_text(render(results))
+    save()
     log(f"wrote {args.json} and {args.markdown}")
     return 0
 

@@ -26,7 +26,7 @@ def corpus_sizes(ctx: Context) -> list[int]:
     """Return the corpus sizes the build is measured on in this mode."""
     if ctx.tiny:
         return [5]
-    return [50] if ctx.quick else [100, 1000, 10000]
+    return [20] if ctx.quick else [100, 1000, 10000]
 
 
 def build_argv(docs: Path, out: Path, jobs: int | None) -> list[str]:
@@ -164,7 +164,7 @@ def extraction(ctx: Context, section: Section) -> None:
     from mlkg.documents import read_document
     from mlkg.vocabulary import load_vocabulary
 
-    size = 5 if ctx.tiny else (50 if ctx.quick else 1000)
+    size = 5 if ctx.tiny else (50 if ctx.quick else 500)
     folder = generate.cached_corpus(size, ctx.seed)
     documents = [read_document(p)[0] for p in sorted(folder.iterdir()) if p.suffix != ""]
     documents = [d for d in documents if d is not None]
@@ -285,7 +285,7 @@ def incremental(ctx: Context, section: Section) -> None:
     unchanged = run_process(argv)
     files = sorted(p for p in docs.iterdir() if p.suffix in {".txt", ".md"})
     changed = []
-    for i in range(ctx.repeats(2, 1)):
+    for i in range(ctx.repeats(1, 1)):
         target = files[(i * 37) % len(files)]
         with target.open("a", encoding="utf-8") as fh:
             fh.write(f"- Experience with PyTorch and statistics (edit {i}).\n")
