@@ -374,6 +374,10 @@ BAD_GRAPHS: dict[str, tuple[Callable[[Graph], object], str]] = {
         lambda g: g.add((ROLE, MLKG.progressesTo, TOOL)),
         "mlkg:progressesTo from a mlkg:Role must point to a mlkg:Role",
     ),
+    "skill of the abstract class only": (
+        lambda g: (g.remove((SOFT, RDF.type, MLKG.SoftSkill)), g.add((SOFT, RDF.type, MLKG.Skill))),
+        "mlkg:Skill alone is abstract",
+    ),
     "technical and soft skill": (
         lambda g: g.add((SOFT, RDF.type, MLKG.TechnicalSkill)),
         "either a mlkg:TechnicalSkill or a mlkg:SoftSkill",
