@@ -585,6 +585,26 @@ def test_no_label_is_shared_by_two_concepts_of_one_class(vocabulary: Graph) -> N
     assert shared == {}
 
 
+# Labels deliberately shared by concepts of different classes (ADR 0001): the extractor picks
+# the class from context. A new entry here is a decision, not an accident.
+SHARED_ACROSS_CLASSES = {
+    "artificial intelligence": {"FieldOfStudy", "ResearchArea"},
+    "machine learning": {"FieldOfStudy", "ResearchArea"},
+    "robotics": {"FieldOfStudy", "ResearchArea"},
+    "software engineering": {"FieldOfStudy", "Skill"},
+    "statistics": {"FieldOfStudy", "Skill"},
+    "leadership": {"CareerStage", "Skill"},
+}
+
+
+def test_labels_shared_across_classes_are_the_documented_ones(vocabulary: Graph) -> None:
+    groups: dict[str, set[str]] = defaultdict(set)
+    for group, label in _label_groups(vocabulary):
+        groups[label].add(group.rsplit("#", 1)[-1])
+    shared = {label: g for label, g in groups.items() if len(g) > 1}
+    assert shared == SHARED_ACROSS_CLASSES
+
+
 def test_no_concept_repeats_a_label_up_to_case(vocabulary: Graph) -> None:
     # The extractor matches case-insensitively: a pure case variant is noise.
     for concept in _concepts(vocabulary):
