@@ -159,6 +159,7 @@ def test_term_has_english_label_definition_domain_and_range(ontology: Graph, ter
     assert [getattr(lit, "language", None) for lit in labels] == ["en"], labels
     assert [getattr(lit, "language", None) for lit in definitions] == ["en"], definitions
     assert len(str(definitions[0])) > 20
+    assert ontology.value(term, RDFS.isDefinedBy) == URIRef(ONTOLOGY_IRI.rstrip("#"))
     if (term, RDF.type, OWL.Class) in ontology:
         assert list(ontology.objects(term, RDFS.subClassOf)), f"{term} has no superclass"
     else:
