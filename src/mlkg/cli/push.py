@@ -46,9 +46,8 @@ from mlkg.cli.common import graph_option, handle_errors
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=5000,
-    show_default=True,
-    help="Triples per request.",
+    default=None,
+    help="Triples per request (default: 1000 for update, 20000 for gsp).",
 )
 @click.option(
     "--timeout",
@@ -72,7 +71,7 @@ def push(
     gsp_endpoint: str | None,
     named_graph: str | None,
     method: str,
-    batch_size: int,
+    batch_size: int | None,
     timeout: float,
     retries: int,
 ) -> None:
