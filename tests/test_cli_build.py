@@ -281,7 +281,7 @@ def test_validate_non_conforming_graph(tmp_path: Path, small_graph_file: Path) -
     from mlkg.store import write_store
 
     graph = Graph().parse(small_graph_file, format="turtle")
-    subjects = sorted(set(graph.subjects(SKOS.prefLabel, None)))
+    subjects = sorted(set(graph.subjects(SKOS.prefLabel, None)), key=str)
     assert subjects
     graph.remove((subjects[0], SKOS.prefLabel, None))
     graph.add((subjects[0], URIRef("https://w3id.org/mlkg/ontology#mentionedIn"), subjects[0]))

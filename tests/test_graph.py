@@ -51,26 +51,26 @@ def extractor() -> Extractor:
 
 
 @pytest.fixture(scope="module")
-def seed_graph(seed_build_dir: Path):  # type: ignore[no-untyped-def]
+def seed_graph(seed_build_dir: Path):
     """The seed build's mlkg.ttl parsed into an rdflib Graph."""
     from rdflib import Graph
 
     return Graph().parse(seed_build_dir / GRAPH_FILE, format="turtle")
 
 
-def graph_of(paths: list[Path]):  # type: ignore[no-untyped-def]
+def graph_of(paths: list[Path]):
     """Return the graph built from the documents at ``paths``."""
     documents = read_documents(paths).documents
     extractions = [extractor().extract(d) for d in documents]
     return build_graph(documents, extractions)
 
 
-def test_seed_graph_conforms_to_the_shapes(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_seed_graph_conforms_to_the_shapes(seed_graph) -> None:
     report = validate_graph(seed_graph)
     assert report.conforms, report.summary()
 
 
-def test_a_broken_graph_does_not_conform(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_a_broken_graph_does_not_conform(seed_graph) -> None:
     from rdflib import Graph, URIRef
     from rdflib.namespace import SKOS
 
@@ -86,14 +86,14 @@ def test_a_broken_graph_does_not_conform(seed_graph) -> None:  # type: ignore[no
     assert "prefLabel" in report.summary(limit=100)
 
 
-def _entities(graph):  # type: ignore[no-untyped-def]
+def _entities(graph):
     from rdflib import RDF, URIRef
 
     for cls in ENTITY_CLASSES:
         yield from graph.subjects(RDF.type, URIRef(MLKG + cls))
 
 
-def test_every_entity_has_one_english_label_and_a_document(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_every_entity_has_one_english_label_and_a_document(seed_graph) -> None:
     from rdflib import URIRef
     from rdflib.namespace import SKOS
 
@@ -108,7 +108,7 @@ def test_every_entity_has_one_english_label_and_a_document(seed_graph) -> None: 
         assert documents, entity
 
 
-def test_every_relation_has_a_reified_statement_with_evidence(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_every_relation_has_a_reified_statement_with_evidence(seed_graph) -> None:
     from rdflib import RDF, URIRef
     from rdflib.namespace import PROV
 
@@ -140,7 +140,7 @@ def test_every_relation_has_a_reified_statement_with_evidence(seed_graph) -> Non
     assert checked > 100
 
 
-def test_every_statement_is_about_a_direct_triple(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_every_statement_is_about_a_direct_triple(seed_graph) -> None:
     from rdflib import RDF
 
     for statement in seed_graph.subjects(RDF.type, RDF.Statement):
@@ -150,10 +150,10 @@ def test_every_statement_is_about_a_direct_triple(seed_graph) -> None:  # type: 
         assert (s, p, o) in seed_graph
 
 
-def test_relations_link_roles_to_the_documented_classes(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_relations_link_roles_to_the_documented_classes(seed_graph) -> None:
     from rdflib import RDF, URIRef
 
-    def types(node):  # type: ignore[no-untyped-def]
+    def types(node):
         return {str(t)[len(MLKG) :] for t in seed_graph.objects(node, RDF.type)}
 
     for name in RELATIONS:
@@ -162,7 +162,7 @@ def test_relations_link_roles_to_the_documented_classes(seed_graph) -> None:  # 
             assert types(s) & allowed, (s, name)
 
 
-def test_every_document_is_described(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_every_document_is_described(seed_graph) -> None:
     from rdflib import RDF, URIRef
     from rdflib.namespace import DCTERMS
 
@@ -174,7 +174,7 @@ def test_every_document_is_described(seed_graph) -> None:  # type: ignore[no-unt
         assert seed_graph.value(document, DCTERMS.title) is not None
 
 
-def test_salaries_are_distributions_of_whole_numbers(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_salaries_are_distributions_of_whole_numbers(seed_graph) -> None:
     from rdflib import RDF, URIRef
 
     schema = "https://schema.org/"
@@ -201,7 +201,7 @@ def test_serialize_is_deterministic_and_round_trips() -> None:
     assert isomorphic(parsed_first, graph_of(paths))
 
 
-def test_seed_build_file_is_isomorphic_to_a_fresh_graph(seed_graph) -> None:  # type: ignore[no-untyped-def]
+def test_seed_build_file_is_isomorphic_to_a_fresh_graph(seed_graph) -> None:
     from rdflib.compare import isomorphic
 
     assert isomorphic(seed_graph, graph_of([corpus_dir()]))

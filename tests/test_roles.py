@@ -84,7 +84,7 @@ def test_a_lone_head_noun_is_not_a_role() -> None:
 
 def test_primary_role_from_the_opening() -> None:
     extraction, label = extract("Machine Learning Engineer\n\nThey ship models with PyTorch.\n")
-    assert label[extraction.primary_role] == "Machine Learning Engineer"  # type: ignore[index]
+    assert label[extraction.primary_role] == "Machine Learning Engineer"
 
 
 def test_no_role_gives_a_warning_and_no_facts() -> None:
@@ -109,10 +109,10 @@ def test_plural_and_generic_area_form_are_one_role() -> None:
         "A Research Scientist uses PyTorch.\n"
     )
     extraction, label = extract(text)
-    role = label[extraction.primary_role]  # type: ignore[index]
+    role = label[extraction.primary_role]
     assert role == "Research Scientist"
     assert "Research Scientist in Machine Learning" in (
-        extraction.entities[extraction.primary_role].alt_labels  # type: ignore[index]
+        extraction.entities[extraction.primary_role].alt_labels
     )
     assert {(role, "publishesAt", "NeurIPS"), (role, "usesTool", "PyTorch")} <= facts(text)
 
@@ -123,7 +123,7 @@ def test_plural_and_specific_area_form_are_one_role() -> None:
         "Research Fellows in Computational Biology publish at NeurIPS.\n"
     )
     extraction, label = extract(text)
-    role = label[extraction.primary_role]  # type: ignore[index]
+    role = label[extraction.primary_role]
     assert role == "Computational Biology Research Fellow"
     assert [e.label for e in extraction.entities.values() if e.cls == "Role"] == [role]
     assert (role, "publishesAt", "NeurIPS") in facts(text)
