@@ -227,8 +227,8 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, deadline: _Deadline) -> None:
-        super().__init__(context=ssl.create_default_context())
+    def __init__(self, deadline: _Deadline, context: ssl.SSLContext) -> None:
+        super().__init__(context=context)
         self._deadline = deadline
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
@@ -296,12 +296,14 @@ class HttpClient:
         self.timeout = float(timeout)
         self.auth = auth if auth is not None else credentials(endpoint)
         self.max_bytes = max_bytes
+        self._ssl_context: ssl.SSLContext | None = None
 
     def _opener(self, deadline: _Deadline, url: str) -> urllib.request.OpenerDirector:
-        handlers: list[urllib.request.BaseHandler] = [
-            _HTTPHandler(deadline),
-            _HTTPSHandler(deadline),
-        ]
+        handlers: list[urllib.request.BaseHandler] = [_HTTPHandler(deadline)]
+        if url.startswith("https:"):
+            if self._ssl_context is None:  # loading the CA bundle costs ~50 ms: do it once
+                self._ssl_context = ssl.create_default_context()
+            handlers.append(_HTTPSHandler(deadline, self._ssl_context))
         host = urllib.parse.urlsplit(url).hostname or ""
         if host in ("localhost", "127.0.0.1", "::1"):
             # Never send loopback traffic to a proxy from the environment.
