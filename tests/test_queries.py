@@ -8,6 +8,7 @@ and the catalogue table in ``docs/sparql.md``; read the diff before committing.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -262,6 +263,31 @@ def test_small_graph_answers_make_sense(small_graph: Any) -> None:
     ]  # fmt: skip
     top = run(small_graph, "top-skills")
     assert str(top[0]["label"]) == "communication" and int(top[0]["roles"]) == 3
+
+
+def test_ladder_distance_is_the_shortest_route(tmp_path: Path) -> None:
+    from mlkg.store import memory_graph
+
+    # a -> b -> c -> d and a shortcut a -> c; then a chain of 30 roles after d
+    lines = ["@prefix mlkg: <https://w3id.org/mlkg/ontology#> .",
+             "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
+             "@prefix r: <https://w3id.org/mlkg/id/role/> ."]  # fmt: skip
+    names = ["a", "b", "c", "d"] + [f"x{i:02d}" for i in range(30)]
+    for name in names:
+        lines.append(f'r:{name} a mlkg:Role ; skos:prefLabel "{name}"@en .')
+    for first, second in itertools.pairwise(names):
+        lines.append(f"r:{first} mlkg:progressesTo r:{second} .")
+    lines.append("r:a mlkg:progressesTo r:c .")
+    path = tmp_path / "chain.ttl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = run(memory_graph(path), "ladder", role="a")
+    got = [(str(r["label"]), int(r["distance"]) if "distance" in r else None) for r in rows]
+    assert got[:4] == [("b", 1), ("c", 1), ("d", 2), ("x00", 3)]
+    assert got[10] == ("x06", 9)
+    # beyond 10 steps: listed, without a distance, after the others
+    assert got[11] == ("x07", 10)
+    assert all(distance is None for _, distance in got[12:])
+    assert [label for label, _ in got[12:]] == [f"x{i:02d}" for i in range(8, 30)]
 
 
 # ---------------------------------------------------------------------------------------------
