@@ -311,6 +311,31 @@ def test_cache_and_pruning(tmp_path: Path, docs: Path) -> None:
     check_complete(out)
 
 
+@pytest.mark.xfail(
+    reason="_publish names builds '%Y%m%dT%H%M%S-pid-(monotonic_ns % 10**9)', which do not sort "
+    "in creation order within one second, and _prune keeps the last 3 by name",
+    strict=True,
+)
+def test_pruning_keeps_the_newest_builds_within_one_second(
+    tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import itertools
+
+    import mlkg.build
+
+    clock = itertools.count(5 * 10**9 - 3)  # crosses a whole second of monotonic_ns
+    monkeypatch.setattr(mlkg.build.time, "strftime", lambda fmt, *a: "20260101T000000")
+    monkeypatch.setattr(mlkg.build.time, "monotonic_ns", lambda: next(clock))
+    out = tmp_path / "out"
+    published = []
+    for index in range(4):
+        (docs / "c.md").write_text(f"# Data Analyst {index}\n\nData Analysts use Excel.\n")
+        build([docs], out)
+        published.append(out.resolve())
+    kept = {p.resolve() for p in builds_dir(out).iterdir() if not p.name.startswith("staging-")}
+    assert kept == set(published[-3:])
+
+
 def test_a_corrupt_cache_entry_is_ignored(tmp_path: Path, docs: Path) -> None:
     out = tmp_path / "out"
     build([docs], out)
@@ -376,6 +401,70 @@ def test_kill_9_soak(tmp_path: Path) -> None:
     bad, completed = _kill_trials(tmp_path, trials=20, seed=int(time.time()))
     print(f"kill -9 soak: 20 trials, {bad} corrupt or lost builds, {completed} builds completed")
     assert bad == 0
+
+
+_ALTERNATE_SCRIPT = (
+    "import sys; from mlkg.build import build\n"
+    "for i in range(int(sys.argv[4])): build([sys.argv[1 + i % 2]], sys.argv[3])"
+)
+
+
+@pytest.mark.xfail(
+    reason="open_graph opens OUT/store through the link, so RocksDB can read the MANIFEST of one "
+    "build and the .sst files of the next (seen: 'Corruption: Sst file size mismatch', a "
+    "RuntimeError that is not turned into StoreError); racy, so not strict - the strict, "
+    "deterministic twin is test_readers_open_the_resolved_build",
+    strict=False,
+)
+def test_readers_see_the_old_or_the_new_graph_during_rebuilds(tmp_path: Path) -> None:
+    from mlkg.store import open_graph
+
+    first = make_docs(tmp_path / "first")
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel and SQL.\n")
+    out = tmp_path / "out"
+    sizes = {build([second], out).triples, build([first], out).triples}
+    assert len(sizes) == 2
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _ALTERNATE_SCRIPT, str(first), str(second), str(out), "6"],
+        stderr=subprocess.PIPE,
+    )
+    seen: list[int] = []
+    try:
+        while writer.poll() is None:
+            graph = open_graph(out)
+            seen.append(len(graph))
+            graph.close()
+    finally:
+        _, stderr = writer.communicate(timeout=120)
+    assert writer.returncode == 0, stderr
+    assert seen
+    assert set(seen) <= sizes, (set(seen), sizes)
+    assert len(set(seen)) == 2  # the readers did see both graphs
+
+
+@pytest.mark.xfail(
+    reason="store.open_graph passes OUT/store (through the OUT link) to pyoxigraph instead of "
+    "the resolved build folder",
+    strict=True,
+)
+def test_readers_open_the_resolved_build(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyoxigraph
+
+    from mlkg.store import open_graph
+
+    opened: list[str] = []
+    real = pyoxigraph.Store.read_only
+
+    def spy(path: str) -> pyoxigraph.Store:
+        opened.append(path)
+        return real(path)
+
+    monkeypatch.setattr(pyoxigraph.Store, "read_only", spy)
+    open_graph(built)
+    assert opened
+    assert all(Path(p).resolve() == Path(p) for p in opened), opened
 
 
 def test_five_simultaneous_builds_one_wins(tmp_path: Path) -> None:

@@ -121,6 +121,44 @@ def test_file_over_max_bytes_is_refused_naming_the_limit(tmp_path: Path) -> None
     assert "1,000-byte limit" in report.skipped[0][1]
 
 
+def test_a_200_mb_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as handle:  # sparse: no disk used
+        handle.truncate(200 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DocumentError, match="52,428,800-byte limit"):
+            read_document(path)
+        report = read_documents([tmp_path])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.documents == []
+    assert "limit" in skipped_by_name(report)["huge.txt"]
+    assert peak < 10 * 1024 * 1024
+
+
+def test_a_file_growing_past_the_limit_after_stat_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "grow.txt", GOOD * 10)
+    real_stat = Path.stat
+
+    def small_stat(self: Path, **kwargs: bool) -> os.stat_result:
+        result = real_stat(self, **kwargs)
+        if self == path:
+            values = list(result)
+            values[6] = 10  # st_size: the file looked small when it was checked
+            return os.stat_result(values)
+        return result
+
+    monkeypatch.setattr(Path, "stat", small_stat)
+    with pytest.raises(DocumentError, match="100-byte limit"):
+        read_document(path, max_bytes=100)
+
+
 def test_a_single_very_long_line_is_read(tmp_path: Path) -> None:
     line = "Data Scientists use Python and SQL. " * 30_000  # about 1 MB, one line
     document, _ = read_document(write(tmp_path / "long.txt", line))
