@@ -293,3 +293,18 @@ def test_validate_non_conforming_graph(tmp_path: Path, small_graph_file: Path) -
     assert result.exit_code == 1
     assert result.stderr.startswith("mlkg: error: the graph does not conform")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.xfail(
+    reason="store.open_graph lets pyoxigraph's RuntimeError ('Corruption: ...') escape: traceback",
+    strict=True,
+)
+@pytest.mark.parametrize("command", [["validate"], ["explain", "Research Scientist"]])
+def test_corrupt_store_is_one_error_line(
+    tmp_path: Path, seed_build_dir: Path, command: list[str]
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(seed_build_dir.resolve(), broken)
+    (broken / STORE_DIR / "CURRENT").write_text("garbage\n")
+    line = one_error_line(invoke(*command, "--graph", str(broken)), 2)
+    assert "store" in line
