@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlkg.cli.common import graph_option, handle_errors, store_option
-from mlkg.errors import GraphNotFoundError, QueryError
+from mlkg.errors import QueryError
 
 if TYPE_CHECKING:
     from mlkg.queries import NamedQuery
@@ -110,23 +110,13 @@ def query(
 
     named = _load(query_ref)
     pairs = _parse_params(params)
-    folder: Path | None = None
-    missing: GraphNotFoundError | None = None
-    if not store_url:
-        try:
-            folder = resolve_build_dir(graph_dir)
-        except GraphNotFoundError as exc:
-            missing = exc  # reported after the query itself is checked
-        else:
-            _warm_up_workers()
-    form = check_query(named.text, allow_service=allow_service)  # syntax first: no graph needed
+    # The query and its parameters are checked before the graph is looked for.
+    form = check_query(named.text, allow_service=allow_service)
     given = check_params(named, pairs)
     if fmt == "ntriples" and form not in ("CONSTRUCT", "DESCRIBE"):
         raise QueryError("--format ntriples is for CONSTRUCT and DESCRIBE queries")
-    if missing is not None:
-        raise missing
 
-    target: Any = connect(store_url=store_url) if store_url else folder
+    target: Any = connect(store_url=store_url) if store_url else resolve_build_dir(graph_dir)
     try:
         result = execute_query(
             target,
@@ -195,21 +185,6 @@ def format_catalogue(entries: Any, width: int = 100) -> str:
                     )
                 )
     return "\n".join(lines) + "\n"
-
-
-def _warm_up_workers() -> None:
-    """Start the query worker in the background while this process parses the query.
-
-    Starting the worker (a fork server that imports rdflib and pyoxigraph) takes about as long
-    as importing rdflib here and parsing the query, so overlapping them saves about a second
-    per command. The thread is not a daemon: the interpreter waits for it before exiting, so an
-    error reported meanwhile never leaves a half-started worker behind.
-    """
-    import threading
-
-    from mlkg.executor import default_pool
-
-    threading.Thread(target=default_pool, name="mlkg-worker-warm-up").start()
 
 
 def _settle_workers(wait: float = 10.0) -> None:
