@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,97 @@ def test_corrupt_store_is_one_error_line(
     (broken / STORE_DIR / "CURRENT").write_text("garbage\n")
     line = one_error_line(invoke(*command, "--graph", str(broken)), 2)
     assert "store" in line
+
+
+# --- every bad document of HARDENING.md, through the command line ------------------------------
+
+
+def _bad_empty(folder: Path) -> str:
+    (folder / "empty.txt").write_text("")
+    return "empty.txt"
+
+
+def _bad_whitespace(folder: Path) -> str:
+    (folder / "blank.md").write_text(" \n\t\n   \r\n")
+    return "blank.md"
+
+
+def _bad_binary(folder: Path) -> str:
+    (folder / "random.txt").write_bytes(bytes(range(256)) * 16)
+    return "random.txt"
+
+
+def _bad_too_big(folder: Path) -> str:
+    with (folder / "huge.txt").open("wb") as handle:
+        handle.truncate(60 * 1024 * 1024)  # sparse
+    return "huge.txt"
+
+
+def _bad_pipe(folder: Path) -> str:
+    os.mkfifo(folder / "pipe.txt")
+    return "pipe.txt"
+
+
+def _bad_symlink_loop(folder: Path) -> str:
+    os.symlink("loop.txt", folder / "loop.txt")
+    return "loop.txt"
+
+
+def _bad_symlink_out(folder: Path) -> str:
+    outside = folder.parent / "outside.txt"
+    outside.write_text(DOC.replace("PyTorch", "JAX"))
+    os.symlink(outside, folder / "escape.txt")
+    return "escape.txt"
+
+
+def _bad_no_role(folder: Path) -> str:
+    (folder / "shopping.txt").write_text("Groceries\n\nEggs, milk and bread.\n")
+    return "shopping.txt"
+
+
+BAD_DOCUMENTS = [
+    _bad_empty,
+    _bad_whitespace,
+    _bad_binary,
+    _bad_too_big,
+    _bad_pipe,
+    _bad_symlink_loop,
+    _bad_symlink_out,
+    _bad_no_role,
+]
+
+
+@pytest.fixture()
+def previous(tmp_path: Path, docs: Path) -> Path:
+    """A complete build of ``docs`` in ``tmp_path/out``."""
+    out = tmp_path / "out"
+    result = invoke("build", "--docs", str(docs), "--out", str(out), "-q")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def _snapshot(out: Path) -> tuple[str, bytes]:
+    return os.readlink(out), (out / GRAPH_FILE).read_bytes()
+
+
+@pytest.mark.parametrize("make_bad", BAD_DOCUMENTS, ids=lambda f: f.__name__[5:])
+def test_strict_bad_document_fails_naming_it(
+    docs: Path, previous: Path, make_bad: Callable[[Path], str]
+) -> None:
+    before = _snapshot(previous)
+    name = make_bad(docs)
+    result = invoke("build", "--docs", str(docs), "--out", str(previous), "--strict")
+    line = one_error_line(result, 1)
+    assert name in line and "--strict" in line
+    assert _snapshot(previous) == before
+
+
+def test_bad_documents_are_skipped_with_a_warning_each(docs: Path, previous: Path) -> None:
+    names = [make_bad(docs) for make_bad in BAD_DOCUMENTS]
+    result = invoke("build", "--docs", str(docs), "--out", str(previous), "-q")
+    assert result.exit_code == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert all(line.startswith("mlkg: warning: skipped ") for line in warnings)
+    for name in names:
+        assert sum(name in line for line in warnings) == 1, (name, warnings)
+    assert "JAX" not in (previous / GRAPH_FILE).read_text(encoding="utf-8")
