@@ -214,7 +214,12 @@ _LOOKUP_BUG = (
     "Virtuoso 7.2.5 returns no rows for a multi-row VALUES + `rdf:type/rdfs:subClassOf*` + "
     "UNION (sparql/queries-labels.rq, used to resolve `requirement`; docs/deployment.md)"
 )
+_ORDER_BY_ALIAS = (
+    "Virtuoso 7.2.5 refuses ORDER BY on an aggregate's alias (HTTP 400 'used in the result set "
+    "outside aggregate'); ORDER BY MIN(...) crashes its compiler (docs/deployment.md)"
+)
 VIRTUOSO_BUGS = {
+    "ladder": _ORDER_BY_ALIAS,
     "skills-of-role": _TRANSITIVE_ORDER_BUG,
     "tools-of-role": _TRANSITIVE_ORDER_BUG,
     "top-skills": _TRANSITIVE_ORDER_BUG,
