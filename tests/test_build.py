@@ -373,7 +373,7 @@ def _kill_trials(tmp_path: Path, trials: int, seed: int) -> tuple[int, int]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.0, duration * 1.1))
+        time.sleep(rng.uniform(0.3, 1.05) * duration)  # mostly after the imports
         process.send_signal(signal.SIGKILL)
         process.wait()
         try:

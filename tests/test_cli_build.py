@@ -369,6 +369,18 @@ BAD_DOCUMENTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def shared_previous(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A complete build of one good document, shared by tests that must leave it untouched."""
+    folder = tmp_path_factory.mktemp("previous")
+    (folder / "docs").mkdir()
+    (folder / "docs" / "ds.md").write_text(DOC, encoding="utf-8")
+    out = folder / "out"
+    result = invoke("build", "--docs", str(folder / "docs"), "--out", str(out), "-q")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
 @pytest.fixture()
 def previous(tmp_path: Path, docs: Path) -> Path:
     """A complete build of ``docs`` in ``tmp_path/out``."""
@@ -384,14 +396,14 @@ def _snapshot(out: Path) -> tuple[str, bytes]:
 
 @pytest.mark.parametrize("make_bad", BAD_DOCUMENTS, ids=lambda f: f.__name__[5:])
 def test_strict_bad_document_fails_naming_it(
-    docs: Path, previous: Path, make_bad: Callable[[Path], str]
+    docs: Path, shared_previous: Path, make_bad: Callable[[Path], str]
 ) -> None:
-    before = _snapshot(previous)
+    before = _snapshot(shared_previous)
     name = make_bad(docs)
-    result = invoke("build", "--docs", str(docs), "--out", str(previous), "--strict")
+    result = invoke("build", "--docs", str(docs), "--out", str(shared_previous), "--strict")
     line = one_error_line(result, 1)
     assert name in line and "--strict" in line
-    assert _snapshot(previous) == before
+    assert _snapshot(shared_previous) == before
 
 
 def test_bad_documents_are_skipped_with_a_warning_each(docs: Path, previous: Path) -> None:
