@@ -131,5 +131,5 @@ def push(
     retried = f", {result.retries} retried" if result.retries else ""
     click.echo(
         f"pushed {result.triples} triples to <{result.graph}> in {result.seconds:.1f} s "
-        f"({result.triples_per_second:,.0f} triples/s, {result.batches} batches{retried})"
+        f"({result.triples_per_second:,.0f} triples/s, {result.batches} batch{'es' if result.batches != 1 else ''}{retried})"
     )
