@@ -129,7 +129,8 @@ def push(
             progress=progress,
         )
     retried = f", {result.retries} retried" if result.retries else ""
+    batches = f"{result.batches} batch" + ("es" if result.batches != 1 else "")
     click.echo(
         f"pushed {result.triples} triples to <{result.graph}> in {result.seconds:.1f} s "
-        f"({result.triples_per_second:,.0f} triples/s, {result.batches} batch{'es' if result.batches != 1 else ''}{retried})"
+        f"({result.triples_per_second:,.0f} triples/s, {batches}{retried})"
     )
