@@ -258,10 +258,6 @@ def test_explain_unknown_role(seed_build_dir: Path) -> None:
     assert "Astronaut Chef" in line
 
 
-@pytest.mark.xfail(
-    reason="explain's unknown-role message says '--param role', an option explain does not have",
-    strict=True,
-)
 def test_explain_unknown_role_does_not_mention_query_params(seed_build_dir: Path) -> None:
     line = one_error_line(invoke("explain", "Astronaut Chef", "--graph", str(seed_build_dir)), 2)
     assert "--param" not in line
