@@ -52,7 +52,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install system-deps lint ## Install everything and run the whole test suite
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow"
 
 test-fast: install ## Run the tests without browser, server or slow ones
 	$(BIN)/pytest -q -m "not browser and not virtuoso and not slow"

@@ -125,9 +125,10 @@ def _fsync_dir(path: Path) -> None:
 
 def _publish(out: Path, staging: Path, builds: Path) -> Path:
     """Move ``staging`` to its final name and point ``out`` at it atomically; return it."""
-    final = (
-        builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**9:09d}"
-    )
+    # A sequence number first, so names sort in publishing order (the lock is held).
+    numbers = [int(p.name[:6]) for p in builds.iterdir() if p.name[:6].isdigit()]
+    sequence = max(numbers, default=0) + 1
+    final = builds / f"{sequence:06d}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     os.replace(staging, final)
     _fsync_dir(builds)
     if out.exists() and not out.is_symlink():
@@ -147,9 +148,7 @@ def _publish(out: Path, staging: Path, builds: Path) -> Path:
 
 
 def _prune(builds: Path, current: Path, keep: int) -> None:
-    complete = sorted(
-        p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("staging-")
-    )
+    complete = sorted(p for p in builds.iterdir() if p.is_dir() and p.name[:6].isdigit())
     for old in complete[:-keep] if keep > 0 else complete:
         if old.resolve() != current.resolve():
             shutil.rmtree(old, ignore_errors=True)

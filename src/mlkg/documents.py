@@ -295,10 +295,14 @@ _ABBREVIATIONS = re.compile(
 )
 
 
-def _is_heading_line(line: str, next_line: str | None) -> bool:
-    """Return True when a plain line reads as a heading: short, no final stop, content after."""
+def _is_heading_line(line: str, next_line: str | None, alone: bool = False) -> bool:
+    """Return True when a plain line reads as a heading: short, no final stop, content after.
+
+    ``alone`` is true for a line with blank lines (or the start of the text) around it: such a
+    line may be a heading even though no content follows directly.
+    """
     text = line.strip()
-    if not text or next_line is None or not next_line.strip():
+    if not text or next_line is None or (not next_line.strip() and not alone):
         return False
     if len(text) > 80 or len(text.split()) > 10:
         return False
@@ -419,8 +423,16 @@ def parse_blocks(text: str) -> list[Block]:
             index += 1
             continue
         after_sentence = not paragraph or paragraph[-1][1].rstrip().endswith((".", ":", "!", "?"))
-        if (stripped.endswith(":") and len(stripped.split()) <= 8 and not paragraph) or (
-            after_sentence and _is_heading_line(line, nxt)
+        alone = (
+            not paragraph
+            and (index == 0 or not lines[index - 1].strip())
+            and nxt is not None
+            and not nxt.strip()
+            and len(stripped.split()) <= 8
+        )
+        if stripped.rstrip(":").strip() and (
+            (stripped.endswith(":") and len(stripped.split()) <= 8 and not paragraph)
+            or (after_sentence and _is_heading_line(line, nxt, alone))
         ):
             flush_paragraph()
             section, label = stripped.rstrip(":").strip(), ""

@@ -146,10 +146,16 @@ class WorkerPool:
     # -- worker life cycle -------------------------------------------------------------------
     def _start_worker(self) -> _Worker:
         ctx = _context(self.start_method)
+        # Linux's parent-death signal follows the *thread* that forked: a worker forked from a
+        # short-lived refill thread would be killed when that thread ends. Only ask for it when
+        # the parent side is long-lived (the fork server, or this process's main thread).
+        die_with_parent = (
+            self.start_method != "fork" or threading.current_thread() is threading.main_thread()
+        )
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         process = ctx.Process(
             target=_worker_main,
-            args=(child_conn, self.memory_limit_mb, self.warm_graph_dir),
+            args=(child_conn, self.memory_limit_mb, self.warm_graph_dir, die_with_parent),
             name="mlkg-query-worker",
             daemon=True,
         )
@@ -456,12 +462,18 @@ def _context(start_method: str | None = None) -> Any:
     return ctx
 
 
-def _worker_main(conn: Connection, memory_limit_mb: int | None, warm_graph_dir: str | None) -> None:
+def _worker_main(
+    conn: Connection,
+    memory_limit_mb: int | None,
+    warm_graph_dir: str | None,
+    die_with_parent: bool = True,
+) -> None:
     """Say ``ready`` on ``conn`` once warm, then serve jobs from it until it closes."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _die_with_parent()
+    if die_with_parent:
+        _die_with_parent()
     if memory_limit_mb:
         import resource
 

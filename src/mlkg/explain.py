@@ -20,11 +20,15 @@ def explain_role(
     Each item is ``{"predicate", "object", "object_iri", "evidence": [{"text", "file",
     "section", "start", "end"}]}``, sorted by predicate then object label.
     """
+    from mlkg.errors import QueryError
     from mlkg.queries import run
     from mlkg.store import connect
 
     graph = connect(graph_dir, store_url)
-    rows = run(graph, "evidence", role=role)
+    try:
+        rows = run(graph, "evidence", role=role)
+    except QueryError as exc:  # the query's parameter is the command's argument here
+        raise QueryError(str(exc).replace("--param role", "ROLE").replace("--param", "")) from exc
     facts: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         predicate = str(row["predicate"])

@@ -49,10 +49,15 @@ def open_graph(graph_dir: Path | str | None = None) -> Graph:
     from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
     path = resolve_build_dir(graph_dir)
+    # Open the build the link points to now, so a rebuild that swaps the link cannot hand
+    # RocksDB files of two different builds.
+    real = path.resolve() / STORE_DIR
     try:
-        inner = pyoxigraph.Store.read_only(str(path / STORE_DIR))
-    except OSError as exc:
-        raise StoreError(f"cannot open the store in {path / STORE_DIR}: {exc}") from exc
+        inner = pyoxigraph.Store.read_only(str(real))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise StoreError(
+            f"cannot open the store in {path / STORE_DIR}: {exc}; rebuild with `mlkg build`"
+        ) from exc
     graph = Graph(store=OxigraphStore(store=inner), identifier=DATASET_DEFAULT_GRAPH_ID)
     _bind_prefixes(graph)
     return graph

@@ -697,10 +697,21 @@ class _Run:
         used: set[int] = set()
         groups: list[list[_SentenceInfo]] = []
         current_key = None
+        stage_sections: set[str] = set()  # stage headings inside a ladder ("Entry-Level Roles:")
         for info in infos:
             block = info.sentence.block
             if block.kind == "heading":
+                if current_key is not None and self._is_stage_heading(block.text):
+                    stage_sections.add(block.section)
+                    groups[-1].append(info)  # a stage heading continues the ladder
+                    continue
                 current_key = None
+                if self.x._ladder.search(block.text):
+                    groups.append([])  # a ladder heading opens a ladder
+                    current_key = block.section
+                continue
+            if block.section in stage_sections and current_key is not None:
+                groups[-1].append(info)
                 continue
             if not self._is_ladder(block):
                 current_key = None
@@ -730,6 +741,10 @@ class _Run:
                     self._facts(info, subjects)
                     self._salaries(info, [self.out.primary_role or ""])
         return used
+
+    def _is_stage_heading(self, text: str) -> bool:
+        """True for a short heading that names a career stage ("Mid-Level Roles")."""
+        return len(text.split()) <= 5 and bool(self.x.stage_matcher.find(text))
 
     def _then_chain(self, info: _SentenceInfo, used: set[int]) -> bool:
         """Read "this role can grow into X and then Y" as subject -> X -> Y; True if it did."""
@@ -810,7 +825,7 @@ class _Run:
             text = sentence.text
             evidence = self._evidence(sentence)
             current = steps[-1] if steps else None
-            if sentence.block.kind == "label":
+            if sentence.block.kind in ("label", "heading"):
                 stage, low, high = self._stage_of(text)
                 roles = self._step_roles(info, sentence.start, sentence.end)
                 if stage or roles:
