@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 GRAPH ?= data/build
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve test test-fast test-browser lint typecheck system-deps chromium virtuoso eval bench bench-quick soak clean
+.PHONY: help install demo serve goldens test test-fast test-browser lint typecheck system-deps chromium virtuoso eval bench bench-quick soak clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ test-fast: install ## Run the tests without browser, server or slow ones
 
 test-browser: install chromium ## The HTML view and the query page in headless Chromium
 	$(BIN)/pytest -q -m browser
+
+goldens: install ## Regenerate the query golden results after an extraction change (read the diff!)
+	MLKG_UPDATE_GOLDENS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_queries.py
 
 eval: install ## Score extraction against the golden expectations (precision/recall per class)
 	$(BIN)/mlkg build -q --out build/eval-seeds

@@ -569,19 +569,19 @@ class _Run:
         )
 
     def _is_context(self, block: Block) -> bool:
-        return bool(self.x._context.search(block.section)) and not self._salary.search(
-            block.section
-        )
+        """True for sections about the market, trends or pay: they state no requirement."""
+        return bool(self.x._context.search(block.section) or self._salary.search(block.section))
 
     @property
     def _salary(self) -> re.Pattern[str]:
         return self.x._salary
 
     def _degree_qualifier(self, sentence: Sentence) -> str | None:
-        scope = " ".join((sentence.block.section, sentence.block.label, sentence.text))
-        for kind in ("preferred", "minimum", "typical"):
-            if self.x.cues.pattern("degrees", kind).search(scope):
-                return kind
+        """Return minimum/preferred/typical from the sentence, else its bullet group or heading."""
+        for scope in (sentence.text, sentence.block.label, sentence.block.section):
+            for kind in ("preferred", "typical", "minimum"):
+                if scope and self.x.cues.pattern("degrees", kind).search(scope):
+                    return kind
         return None
 
     def _facts(self, info: _SentenceInfo, subjects: list[str]) -> None:

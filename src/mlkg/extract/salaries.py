@@ -24,6 +24,7 @@ _RANGE_JOIN = re.compile(
     r"^\s*(-|–|—|to|and|through)(\s+(over|about|around|approximately|roughly|nearly))?\s*$",
     re.IGNORECASE,
 )
+_OTHER_PERCENTILE = re.compile(r"\b(top|bottom)\s+(?!10\s*%)\d{1,2}\s*%", re.I)
 _OR_MORE = re.compile(r"\s*(or more|or above|or higher|and above|and up|and higher)\b", re.I)
 _YEAR = re.compile(r"(?<![\d$€£,.])(19[5-9]\d|20\d\d)(?![\d,])")
 
@@ -159,9 +160,15 @@ def parse_figures(text: str, cues: Cues) -> list[Figures]:
             previous_end = following.end
             index += 2
             continue
+        if _OTHER_PERCENTILE.search(window):
+            previous_end = amount.end  # "Top 1%: over $624,000" says nothing of the role's range
+            index += 1
+            continue
         kind = _cue_before(window, cues)
         if kind is None and (amount.plus or _OR_MORE.match(text[amount.end :])):
             kind = "min_value"
+        if kind is None and following is not None and index == 0:
+            kind = "average"  # "Google: $204,655 (range: $56,000 - $446,000)": a headline figure
         if kind is None:
             put("min_value", amount.value)
             put("max_value", amount.value)
