@@ -224,7 +224,6 @@ VIRTUOSO_BUGS = {
     "tools-of-role": _TRANSITIVE_ORDER_BUG,
     "top-skills": _TRANSITIVE_ORDER_BUG,
     "top-tools": _TRANSITIVE_ORDER_BUG,
-    "roles-needing": _LOOKUP_BUG,
 }
 
 
