@@ -311,11 +311,6 @@ def test_cache_and_pruning(tmp_path: Path, docs: Path) -> None:
     check_complete(out)
 
 
-@pytest.mark.xfail(
-    reason="_publish names builds '%Y%m%dT%H%M%S-pid-(monotonic_ns % 10**9)', which do not sort "
-    "in creation order within one second, and _prune keeps the last 3 by name",
-    strict=True,
-)
 def test_pruning_keeps_the_newest_builds_within_one_second(
     tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -409,13 +404,6 @@ _ALTERNATE_SCRIPT = (
 )
 
 
-@pytest.mark.xfail(
-    reason="open_graph opens OUT/store through the link, so RocksDB can read the MANIFEST of one "
-    "build and the .sst files of the next (seen: 'Corruption: Sst file size mismatch', a "
-    "RuntimeError that is not turned into StoreError); racy, so not strict - the strict, "
-    "deterministic twin is test_readers_open_the_resolved_build",
-    strict=False,
-)
 def test_readers_see_the_old_or_the_new_graph_during_rebuilds(tmp_path: Path) -> None:
     from mlkg.store import open_graph
 
@@ -444,11 +432,6 @@ def test_readers_see_the_old_or_the_new_graph_during_rebuilds(tmp_path: Path) ->
     assert len(set(seen)) == 2  # the readers did see both graphs
 
 
-@pytest.mark.xfail(
-    reason="store.open_graph passes OUT/store (through the OUT link) to pyoxigraph instead of "
-    "the resolved build folder",
-    strict=True,
-)
 def test_readers_open_the_resolved_build(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pyoxigraph
 

@@ -292,10 +292,6 @@ def test_validate_non_conforming_graph(tmp_path: Path, small_graph_file: Path) -
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    reason="store.open_graph lets pyoxigraph's RuntimeError ('Corruption: ...') escape: traceback",
-    strict=True,
-)
 @pytest.mark.parametrize("command", [["validate"], ["explain", "Research Scientist"]])
 def test_corrupt_store_is_one_error_line(
     tmp_path: Path, seed_build_dir: Path, command: list[str]

@@ -423,10 +423,6 @@ def test_blocks_are_in_document_order() -> None:
     assert starts == sorted(starts)
 
 
-@pytest.mark.xfail(
-    reason="parse_blocks makes an empty heading of a line that is only ':' (bug reported)",
-    strict=True,
-)
 @pytest.mark.parametrize("text", [":", " : \nBody.", "::\nBody."])
 def test_no_block_is_empty(text: str) -> None:
     assert all(b.text for b in parse_blocks(text))
