@@ -80,10 +80,6 @@ def test_ambiguous_short_names_need_context(sentence: str) -> None:
     assert objects(HEAD + sentence + "\n", "usesTool") == set()
 
 
-@pytest.mark.xfail(
-    reason="a language named in the two sentences before makes any ambiguous name a language",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text",
     [

@@ -347,10 +347,15 @@ class _Run:
     ) -> bool:
         block = sentence.block
         nearby = " ".join(
-            (text, block.label, block.section, self.previous_text.get(sentence.start, ""))
+            (
+                text,
+                block.label,
+                self.previous_text.get(sentence.start, ""),
+                *self._recent_headings(block, 2),
+            )
         )
-        if term.context_cues and words_pattern(term.context_cues).search(nearby):
-            return True
+        if term.context_cues and words_pattern(term.context_cues).search(text):
+            return True  # cues count in the sentence itself; nearby only a list's head noun
         head = self.x._list_heads.get(term.cls)
         if head is not None and head.search(nearby):
             return True
