@@ -701,7 +701,7 @@ class _Run:
         """Read career ladders; return the ids of the sentences they used."""
         used: set[int] = set()
         groups: list[list[_SentenceInfo]] = []
-        current_key = None
+        current_key: str | tuple[str, str] | None = None
         stage_sections: set[str] = set()  # stage headings inside a ladder ("Entry-Level Roles:")
         for info in infos:
             block = info.sentence.block
