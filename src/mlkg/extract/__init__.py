@@ -517,12 +517,15 @@ class _Run:
             opening.extend(info.roles)
         if not opening:
             return None
-        counts: dict[str, int] = {}
-        for info in infos:
-            for span in info.roles:
-                key = normalize_key(span.label)
-                counts[key] = counts.get(key, 0) + 1
-        best = max(opening, key=lambda s: counts.get(normalize_key(s.label), 0))
+        # A mention of "Senior Data Analyst" also counts for "Data Analyst": the base title of a
+        # ladder document gathers the mentions of its levels.
+        mentions = [normalize_key(span.label) for info in infos for span in info.roles]
+
+        def weight(span: RoleSpan) -> int:
+            key = normalize_key(span.label)
+            return sum(1 for m in mentions if m == key or m.endswith(" " + key))
+
+        best = max(opening, key=weight)
         return self._role_iri(best)
 
     def _heading_roles(self, infos: list[_SentenceInfo]) -> None:
