@@ -142,8 +142,13 @@ class Context:
     cache: Path  # bench/.cache
     seed: int = 42
     tiny: bool = False  # the test suite's smoke run: smallest sizes, one repeat
+    max_docs: int | None = None  # cap on synthetic corpus sizes (--max-docs)
     log: Callable[[str], None] = print
     shared: dict[str, Any] = field(default_factory=dict)
+
+    def docs(self, size: int) -> int:
+        """Return ``size`` capped by ``--max-docs``."""
+        return min(size, self.max_docs) if self.max_docs else size
 
     def repeats(self, full: int, quick: int = 1) -> int:
         """Return how many repeats to make in this mode."""

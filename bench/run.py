@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=RESULTS, help="where to write results.json")
     parser.add_argument("--markdown", type=Path, default=REPORT, help="where to write the report")
     parser.add_argument("--cache", type=Path, default=generate.CACHE_DIR, help="generated data")
+    parser.add_argument(
+        "--max-docs", type=int, default=None, help="cap the synthetic corpus sizes (build sections)"
+    )
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite's
     return parser.parse_args(argv)
 
@@ -79,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     ctx = Context(
-        quick=args.quick, tiny=args.tiny, work=work, cache=args.cache, seed=args.seed, log=log
+        max_docs=args.max_docs,
+        quick=args.quick,
+        tiny=args.tiny,
+        work=work,
+        cache=args.cache,
+        seed=args.seed,
+        log=log,
     )
     results: dict = {}
     if args.only and args.json.is_file():

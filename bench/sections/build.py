@@ -26,7 +26,9 @@ def corpus_sizes(ctx: Context) -> list[int]:
     """Return the corpus sizes the build is measured on in this mode."""
     if ctx.tiny:
         return [5]
-    return [20] if ctx.quick else [100, 1000, 10000]
+    sizes = [20] if ctx.quick else [100, 1000, 10000]
+    capped = sorted({ctx.docs(size) for size in sizes})
+    return capped
 
 
 def build_argv(docs: Path, out: Path, jobs: int | None) -> list[str]:
@@ -81,19 +83,15 @@ def run(ctx: Context, section: Section) -> None:
     seed_build(ctx, section)
     cores = len(__import__("os").sched_getaffinity(0))
     jobs_list = [1] if cores == 1 else [1, cores]
-    previous: dict[int, float] = {}
+    previous: dict[int, tuple[int, float]] = {}  # jobs -> (documents, seconds) last built
     for size in corpus_sizes(ctx):
         docs = generate.cached_corpus(size, ctx.seed)
         mb = _corpus_bytes(docs) / 1e6
         for jobs in jobs_list:
             label = f"build {size:,} docs, {jobs} core{'s' if jobs > 1 else ''}"
-            too_slow = previous.get(jobs)
-            if too_slow is not None and too_slow * size / (size // 10) > (
-                600 if ctx.quick else 900
-            ):
-                section.missing(
-                    label, f"not run (too slow: {too_slow:.0f} s at {size // 10:,} docs)"
-                )
+            last = previous.get(jobs)
+            if last is not None and last[1] * size / last[0] > (600 if ctx.quick else 900):
+                section.missing(label, f"not run (too slow: {last[1]:.0f} s at {last[0]:,} docs)")
                 continue
             repeats = ctx.repeats(3 if size <= 100 else 1, 1)
             results = []
@@ -106,7 +104,7 @@ def run(ctx: Context, section: Section) -> None:
             if not results:
                 continue
             walls = [r.wall for r in results]
-            previous[jobs] = min(walls)
+            previous[jobs] = (size, min(walls))
             section.figure(f"{label}: wall", walls, "s")
             section.figure(f"{label}: documents/s", [size / w for w in walls], "docs/s")
             section.figure(
@@ -164,7 +162,7 @@ def extraction(ctx: Context, section: Section) -> None:
     from mlkg.documents import read_document
     from mlkg.vocabulary import load_vocabulary
 
-    size = 5 if ctx.tiny else (50 if ctx.quick else 500)
+    size = 5 if ctx.tiny else ctx.docs(50 if ctx.quick else 500)
     folder = generate.cached_corpus(size, ctx.seed)
     documents = [read_document(p)[0] for p in sorted(folder.iterdir()) if p.suffix != ""]
     documents = [d for d in documents if d is not None]
@@ -270,7 +268,7 @@ def incremental(ctx: Context, section: Section) -> None:
     if reason:
         section.unavailable(reason)
         return
-    size = 5 if ctx.tiny else (20 if ctx.quick else 1000)
+    size = 5 if ctx.tiny else ctx.docs(20 if ctx.quick else 1000)
     docs = ctx.work / "inc-docs"
     shutil.rmtree(docs, ignore_errors=True)
     shutil.copytree(generate.cached_corpus(size, ctx.seed), docs)
