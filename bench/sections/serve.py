@@ -93,7 +93,7 @@ def run(ctx: Context, section: Section) -> None:
             time.sleep(0.1)
         duration = 1.0 if ctx.tiny else (5.0 if ctx.quick else 20.0)
         latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
-        errors: list[int] = [0] * CLIENTS
+        errors: list[dict[str, int]] = [{} for _ in range(CLIENTS)]
         stop = time.monotonic() + duration
 
         def client(i: int) -> None:
@@ -101,11 +101,12 @@ def run(ctx: Context, section: Section) -> None:
                 start = time.perf_counter()
                 try:
                     status, _ = _get(port, path)
-                except OSError:
-                    status = 0
+                    kind = "" if status == 200 else f"HTTP {status}"
+                except OSError as exc:  # timeouts, refused or reset connections
+                    kind = type(exc).__name__
                 latencies[i].append(time.perf_counter() - start)
-                if status != 200:
-                    errors[i] += 1
+                if kind:
+                    errors[i][kind] = errors[i].get(kind, 0) + 1
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
         start = time.perf_counter()
@@ -115,19 +116,27 @@ def run(ctx: Context, section: Section) -> None:
             t.join()
         elapsed = time.perf_counter() - start
         every = [x * 1000 for xs in latencies for x in xs]
+        failed: dict[str, int] = {}
+        for per_client in errors:
+            for kind, count in per_client.items():
+                failed[kind] = failed.get(kind, 0) + count
         section.figure(
             f"requests/s, {CLIENTS} clients, {duration:.0f} s",
             len(every) / elapsed,
             "req/s",
             requests=len(every),
-            errors=sum(errors),
+            errors=sum(failed.values()),
         )
         section.figure(f"latency, {CLIENTS} clients", every, "ms", percentiles=(50, 95, 99))
         section.figure(
             "p99 latency", sorted(every)[min(len(every) - 1, int(len(every) * 0.99))], "ms"
         )
-        if sum(errors):
-            section.notes.append(f"{sum(errors)} of {len(every)} requests did not return 200")
+        if failed:
+            kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(failed.items()))
+            section.notes.append(
+                f"{sum(failed.values())} of {len(every)} requests failed ({kinds}; client "
+                "timeout 30 s, one new connection per request)"
+            )
     finally:
         proc.terminate()
         try:
