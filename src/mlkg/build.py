@@ -318,15 +318,9 @@ def build(
         from mlkg.graph import build_graph, serialize
 
         graph = build_graph(documents, usable)
+        turtle = serialize(graph)
         if validate:
-            from mlkg.validate import validate_graph
-
-            result = validate_graph(graph)
-            if not result.conforms:
-                raise ValidationError(
-                    "the built graph breaks the SHACL shapes; nothing was written:\n"
-                    + result.summary()
-                )
+            _validate(graph, turtle, cache if use_cache else None)
         _fill_summary(summary, graph, documents, usable)
 
         try:
@@ -336,7 +330,7 @@ def build(
         except OSError as exc:
             raise BuildError(f"cannot write to {out.parent}: {exc.strerror or exc}") from exc
         try:
-            _write_file(staging / GRAPH_FILE, serialize(graph))
+            _write_file(staging / GRAPH_FILE, turtle)
             write_store(staging / GRAPH_FILE, staging / STORE_DIR)
             summary.seconds = round(time.perf_counter() - started, 3)
             _write_file(
@@ -353,6 +347,37 @@ def build(
             raise
         _prune(builds, final, keep)
     return summary
+
+
+def _validate(graph: Any, turtle: bytes, cache_dir: Path | None) -> None:
+    """Check ``graph`` against the shapes, unless these very bytes passed these shapes before.
+
+    The same documents give the same bytes, so a rebuild of unchanged documents does not pay
+    for SHACL again. Raises :class:`ValidationError` with the report when the graph fails.
+    """
+    import hashlib
+    from importlib.metadata import version
+
+    from mlkg.resources import ontology_dir
+    from mlkg.validate import validate_graph
+
+    marker = None
+    if cache_dir is not None:
+        digest = hashlib.sha256(turtle)
+        digest.update((ontology_dir() / "shapes.ttl").read_bytes())
+        digest.update(version("pyshacl").encode())
+        marker = cache_dir / f"valid-{digest.hexdigest()}"
+        if marker.is_file():
+            return
+    result = validate_graph(graph)
+    if not result.conforms:
+        raise ValidationError(
+            "the built graph breaks the SHACL shapes; nothing was written:\n" + result.summary()
+        )
+    if marker is not None:
+        with contextlib.suppress(OSError):
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
 
 
 def _fill_summary(

@@ -58,6 +58,7 @@ def validate_graph(graph: Graph) -> ValidationReport:
         inference="none",
         advanced=True,
         allow_warnings=True,
+        inplace=True,  # no inference runs, so nothing is written: skip the copy
     )
     violations = []
     for result in results.subjects(SH.resultSeverity, None):
