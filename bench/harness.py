@@ -88,6 +88,8 @@ class Section:
     notes: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    started: str = ""  # UTC time the section started (sections of one report may come from
+    load_average: list[float] = field(default_factory=list)  # several --only runs)
 
     def figure(
         self,
@@ -162,6 +164,9 @@ def run_section(
 ) -> Section:
     """Run one section; any exception becomes an ``error:`` status with the traceback's tail."""
     section = Section(name=name, title=title)
+    section.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with contextlib.suppress(OSError):
+        section.load_average = [round(x, 2) for x in os.getloadavg()]
     start = time.perf_counter()
     try:
         func(ctx, section)

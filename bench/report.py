@@ -42,8 +42,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## Machine",
         "",
-        f"- date: {m['date']} (mode: {results['mode']}, git {m.get('git_commit') or '?'}, "
-        f"suite took {results.get('seconds', 0):.0f} s)",
+        f"- date of the last run: {m['date']} (mode: {results['mode']}, git "
+        f"{m.get('git_commit') or '?'}, it took {results.get('seconds', 0):.0f} s; each section "
+        "says when it ran)",
         f"- CPU: {m['cpu']}, {m['cores']} cores ({m.get('usable_cores')} usable), "
         f"{m['memory_gb']} GB RAM; load average at start {m.get('load_average_at_start')}",
         f"- OS: {m['os']}; Python {m['python']}",
@@ -117,5 +118,8 @@ def render(results: dict[str, Any]) -> str:
             lines.append("")
         if section.get("commands"):
             lines += ["Commands timed:", "", "```sh", *section["commands"], "```", ""]
-        lines += [f"_section took {section.get('seconds', 0):.0f} s_", ""]
+        when = f", started {section['started']}" if section.get("started") else ""
+        load = section.get("load_average")
+        load_text = f", load average {load}" if load else ""
+        lines += [f"_section took {section.get('seconds', 0):.0f} s{when}{load_text}_", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -27,8 +27,7 @@ def corpus_sizes(ctx: Context) -> list[int]:
     if ctx.tiny:
         return [5]
     sizes = [20] if ctx.quick else [100, 1000, 10000]
-    capped = sorted({ctx.docs(size) for size in sizes})
-    return capped
+    return sorted({ctx.docs(size) for size in sizes})
 
 
 def build_argv(docs: Path, out: Path, jobs: int | None) -> list[str]:
@@ -83,6 +82,10 @@ def run(ctx: Context, section: Section) -> None:
     seed_build(ctx, section)
     cores = len(__import__("os").sched_getaffinity(0))
     jobs_list = [1] if cores == 1 else [1, cores]
+    if ctx.max_docs and not ctx.quick and not ctx.tiny:
+        for size in (100, 1000, 10000):
+            if size > ctx.max_docs:
+                section.missing(f"build {size:,} docs", f"not run (--max-docs {ctx.max_docs})")
     previous: dict[int, tuple[int, float]] = {}  # jobs -> (documents, seconds) last built
     for size in corpus_sizes(ctx):
         docs = generate.cached_corpus(size, ctx.seed)
