@@ -374,6 +374,8 @@ class _Run:
     ) -> list[Match]:
         """Find unknown tools, languages and venues named in enumerations."""
         text = sentence.text
+        if "," not in text and " or " not in text and " and " not in text and ":" not in text:
+            return []  # no enumeration and no "Head: item" line
         found: list[Match] = []
         taken = [(m.start, m.end) for m in known] + [(r.start, r.end) for r in roles]
         for start_match in _LIST_START.finditer(text):

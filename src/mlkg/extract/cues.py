@@ -23,6 +23,11 @@ def words_pattern(words: list[str] | tuple[str, ...]) -> re.Pattern[str]:
     >>> bool(words_pattern(["at least"]).search("At least a PhD"))
     True
     """
+    return _words_pattern(tuple(words))
+
+
+@lru_cache(maxsize=4096)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = sorted((re.escape(w) for w in words), key=len, reverse=True)
     return re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])", re.IGNORECASE)
 

@@ -44,6 +44,10 @@ class RoleFinder:
         self.expand = {k.lower(): v for k, v in cues.raw.get("roles", {}).get("expand", {}).items()}
         self.max_suffix = int(cues.raw.get("roles", {}).get("in_suffix_max_words", 4))
         self.role_terms = role_terms  # normalised key -> Term
+        heads = sorted(self.heads, key=len, reverse=True)
+        self._any_head = re.compile(
+            r"\b(?:" + "|".join(re.escape(h) for h in heads) + r")(?:e?s)?\b", re.IGNORECASE
+        )
 
     def head_form(self, token: str) -> str | None:
         """Return the singular form of ``token`` if it is a role head noun, else None."""
@@ -73,6 +77,8 @@ class RoleFinder:
 
     def find(self, text: str, offset: int, vocabulary_roles: list[Match]) -> list[RoleSpan]:
         """Return the role titles in ``text`` (which starts at document offset ``offset``)."""
+        if not vocabulary_roles and not self._any_head.search(text):
+            return []  # most sentences name no role: skip the tokenising
         tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
         spans: list[RoleSpan] = []
         for index, (token, _start, end) in enumerate(tokens):
