@@ -69,10 +69,14 @@ eval: install ## Score extraction against the golden expectations (precision/rec
 	$(BIN)/mlkg build -q --docs tests/documents --out build/eval-docs
 	$(BIN)/python tests/golden/extraction/evaluate.py build/eval-docs tests/documents --details
 
-bench: install system-deps ## Run the benchmark suite; writes bench/results.json and BENCHMARKS.md
+bench-deps: install chromium ## Install what the benchmarks compare against (spaCy, hyperfine)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@command -v hyperfine >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null || true; }
+
+bench: bench-deps ## Run the benchmark suite (~40 min); writes bench/results.json and BENCHMARKS.md
 	$(BIN)/python -m bench.run
 
-bench-quick: install ## A quick benchmark run (under 2 minutes)
+bench-quick: bench-deps ## A quick benchmark run (about 2 minutes)
 	$(BIN)/python -m bench.run --quick
 
 soak: install system-deps ## Long reliability tests (kill -9 builds, endpoint load at 16 clients)
