@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -122,4 +123,7 @@ def render(results: dict[str, Any]) -> str:
         load = section.get("load_average")
         load_text = f", load average {load}" if load else ""
         lines += [f"_section took {section.get('seconds', 0):.0f} s{when}{load_text}_", ""]
+    reliability = Path(__file__).with_name("reliability.md")
+    if reliability.is_file():  # failure counts from the test suite, kept beside the timings
+        lines += ["", reliability.read_text(encoding="utf-8").rstrip()]
     return "\n".join(lines).rstrip() + "\n"
