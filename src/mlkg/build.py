@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlkg.documents import MAX_DOCUMENT_BYTES, Document, read_documents
+from mlkg.documents import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, Document, read_documents
 from mlkg.errors import BuildError, BuildLockedError, ValidationError
 from mlkg.records import Extraction
 from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE, write_store
@@ -313,7 +313,11 @@ def build(
             usable.append(extraction)
         if not documents:
             reasons = "; ".join(f"{s['file']}: {s['reason']}" for s in summary.skipped[:5])
-            raise BuildError("no usable document" + (f" ({reasons})" if reasons else ""))
+            if not reasons:
+                where = ", ".join(str(p) for p in paths)
+                suffixes = ", ".join(DOCUMENT_SUFFIXES)
+                reasons = f"no document found in {where}; mlkg reads {suffixes} files"
+            raise BuildError(f"no usable document ({reasons})")
 
         from mlkg.graph import build_graph, serialize
 

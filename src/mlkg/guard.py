@@ -296,7 +296,7 @@ def _check_tree(tree: Any, *, allow_service: bool) -> None:
             elif item.name == "ServiceGraphPattern":
                 raise QueryRejectedError(
                     "SERVICE (federated query) is disabled; "
-                    "start the server with --allow-service to enable it"
+                    "pass --allow-service (mlkg query or mlkg serve) to enable it"
                 )
             elif item.name == "DatasetClause":
                 raise QueryRejectedError(
