@@ -442,7 +442,7 @@ class _Run:
         taken = [(r.start, r.end) for r in roles] + [
             (m.start, m.end) for m in known if m.terms[0].cls in ("Organization", "Venue")
         ]
-        candidates = [("Organization", m) for m in self._org_name_pattern().finditer(sentence.text)]
+        candidates = [("Organization", m) for m in self.x._org_name.finditer(sentence.text)]
         candidates += [("Venue", m) for m in self.x._venue_name.finditer(sentence.text)]
         for cls, match in candidates:
             name = re.sub(r"^(The|A|An)\s+", "", match.group(1)).strip()
@@ -461,9 +461,6 @@ class _Run:
             found.append(Match(start, end, name, (term,)))
             taken.append((start, end))
         return found
-
-    def _org_name_pattern(self) -> re.Pattern[str]:
-        return self.x._org_name
 
     def _record_mentions(self, info: _SentenceInfo) -> None:
         for match in info.matches:
@@ -580,11 +577,7 @@ class _Run:
 
     def _is_context(self, block: Block) -> bool:
         """True for sections about the market, trends or pay: they state no requirement."""
-        return bool(self.x._context.search(block.section) or self._salary.search(block.section))
-
-    @property
-    def _salary(self) -> re.Pattern[str]:
-        return self.x._salary
+        return bool(self.x._context.search(block.section) or self.x._salary.search(block.section))
 
     def _degree_qualifier(self, sentence: Sentence) -> str | None:
         """Return minimum/preferred/typical from the sentence, else its bullet group or heading."""
@@ -645,7 +638,7 @@ class _Run:
         scope = " ".join(
             (block.section, block.label, sentence.text, *self._recent_headings(block, 4))
         )
-        if not self._salary.search(scope) and not re.search(
+        if not self.x._salary.search(scope) and not re.search(
             r"\b(earn|paid|base|income)\b", scope, re.I
         ):
             return
@@ -727,7 +720,7 @@ class _Run:
                 current_key = None
                 if len(info.roles) >= 2 and self.x._arrow.search(info.sentence.text):
                     groups.append([info])  # "A -> B -> C" anywhere is a ladder
-                elif len(info.roles) >= 2 and self._then_chain(info, used):
+                elif len(info.roles) >= 2 and self._then_chain(info):
                     pass
                 elif info.roles:
                     self._verb_steps(info)
@@ -756,7 +749,7 @@ class _Run:
         """True for a short heading that names a career stage ("Mid-Level Roles")."""
         return len(text.split()) <= 5 and bool(self.x.stage_matcher.find(text))
 
-    def _then_chain(self, info: _SentenceInfo, used: set[int]) -> bool:
+    def _then_chain(self, info: _SentenceInfo) -> bool:
         """Read "this role can grow into X and then Y" as subject -> X -> Y; True if it did."""
         sentence = info.sentence
         first = info.roles[0]
@@ -878,7 +871,7 @@ class _Run:
                     )
                 )
                 self._step_of[id(info)] = steps[-1]
-            elif rest_roles and self._is_step_sentence(info, rest_roles):
+            elif rest_roles and self._is_step_sentence(info):
                 if current and current.opened_by == "label" and not current.roles:
                     current.roles.extend(rest_roles)
                     current.evidence = evidence
@@ -890,7 +883,7 @@ class _Run:
                     self._step_of[id(info)] = steps[-1]
         return steps
 
-    def _is_step_sentence(self, info: _SentenceInfo, roles: list[str]) -> bool:
+    def _is_step_sentence(self, info: _SentenceInfo) -> bool:
         """A sentence is a ladder step when it opens with a role or a step verb."""
         sentence = info.sentence
         first = info.roles[0]
@@ -916,18 +909,12 @@ class _Run:
         return parts
 
     def _step_subjects(self, info: _SentenceInfo, steps: list[_Step]) -> list[str]:
+        """Return the roles of the step a ladder sentence opens or describes."""
         step = self._step_of.get(id(info))
-        if step is None:
-            # a description under the latest step opened before this sentence
-            latest = None
-            for candidate_info, candidate in self._step_of.items():
-                if candidate.evidence and candidate.evidence.start <= info.sentence.start:
-                    latest = candidate
-                del candidate_info
-            step = latest
-        if step and step.roles:
-            return step.roles
-        return []
+        if step is None:  # a description belongs to the latest step opened before it
+            opened = [s for s in steps if s.evidence and s.evidence.start <= info.sentence.start]
+            step = opened[-1] if opened else None
+        return list(step.roles) if step else []
 
     def _ladder_facts(self, steps: list[_Step]) -> None:
         for step in steps:
