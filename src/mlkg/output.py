@@ -202,22 +202,27 @@ def to_csv(result: ResultLike) -> str:
 # TSV
 
 
-def _escape_tsv_string(value: str) -> str:
-    """Escape a lexical form for a single-quoted Turtle string on one TSV line."""
+_ECHAR = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def escape_string(value: str) -> str:
+    r"""Escape text for a double-quoted Turtle/SPARQL string literal on one line.
+
+    Backslash, quote, tab and line breaks become ECHAR escapes; other control characters
+    (C0, DEL, C1, U+2028/U+2029) become ``\uXXXX``. Used for TSV results and for binding
+    query parameters, so both write literals the same way.
+
+    Examples
+    --------
+    >>> escape_string('say "hi"\n')
+    'say \\"hi\\"\\n'
+    """
     out: list[str] = []
     for char in value:
         code = ord(char)
-        if char == "\\":
-            out.append("\\\\")
-        elif char == '"':
-            out.append('\\"')
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif code < 0x20 or code == 0x7F:
+        if char in _ECHAR:
+            out.append(_ECHAR[char])
+        elif code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029):
             out.append(f"\\u{code:04X}")
         else:
             out.append(char)
@@ -254,13 +259,13 @@ def tsv_term(term: Node | None) -> str:
         datatype = str(term.datatype) if term.datatype is not None else None
         if datatype in _NUMERIC_FORMS and _NUMERIC_FORMS[datatype].match(lexical):
             return lexical
-        body = f'"{_escape_tsv_string(lexical)}"'
+        body = f'"{escape_string(lexical)}"'
         if term.language:
             return f"{body}@{term.language}"
         if datatype and datatype not in (_XSD_STRING, _RDF_LANGSTRING):
             return f"{body}^^<{_escape_iri(datatype)}>"
         return body
-    return f'"{_escape_tsv_string(str(term))}"'
+    return f'"{escape_string(str(term))}"'
 
 
 def to_tsv(result: ResultLike) -> str:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlkg.errors import QueryError
+from mlkg.output import escape_string
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -327,29 +328,10 @@ def check_iri(iri: str) -> str:
 
 
 def _escape_string(value: str) -> str:
-    """Escape a string for a SPARQL ``"..."`` literal (ECHAR and UCHAR escapes only)."""
-    out: list[str] = []
-    for char in value:
-        code = ord(char)
-        if char == "\\":
-            out.append("\\\\")
-        elif char == '"':
-            out.append('\\"')
-        elif char == "'":
-            out.append("\\'")
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif char == "\t":
-            out.append("\\t")
-        elif code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029):
-            out.append(f"\\u{code:04X}")
-        elif 0xD800 <= code <= 0xDFFF:
-            raise QueryError("a parameter value holds an unpaired surrogate (not valid Unicode)")
-        else:
-            out.append(char)
-    return "".join(out)
+    """Escape a parameter value for a SPARQL ``"..."`` literal; refuse invalid Unicode."""
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        raise QueryError("a parameter value holds an unpaired surrogate (not valid Unicode)")
+    return escape_string(value)
 
 
 def values_block(variables: Sequence[str], rows: Sequence[Sequence[Node]]) -> str:
