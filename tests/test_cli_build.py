@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mlkg.cli import cli
+from mlkg.records import RELATIONS
 from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE
 
 DOC = "# Data Scientist\n\nData Scientists use Python, SQL and PyTorch.\n"
@@ -110,18 +111,7 @@ def test_explain_json_evidence_slices_the_documents(seed_build_dir: Path) -> Non
     facts = json.loads(result.stdout)
     assert facts
     predicates = {f["predicate"] for f in facts}
-    assert predicates <= {
-        "requiresSkill",
-        "usesTool",
-        "publishesAt",
-        "requiresDegree",
-        "inField",
-        "focusesOn",
-        "worksIn",
-        "atStage",
-        "hasSalary",
-        "progressesTo",
-    }
+    assert predicates <= set(RELATIONS)
     for fact in facts:
         assert fact["evidence"]
         for evidence in fact["evidence"]:

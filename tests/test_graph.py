@@ -10,38 +10,13 @@ import pytest
 from mlkg.documents import read_document, read_documents
 from mlkg.extract import Extractor
 from mlkg.graph import build_graph, merge_entities, serialize
+from mlkg.records import ENTITY_CLASSES, RELATIONS
 from mlkg.resources import corpus_dir
 from mlkg.store import GRAPH_FILE
 from mlkg.validate import validate_graph
 
 FIXTURES = Path(__file__).parent / "fixtures" / "documents"
 MLKG = "https://w3id.org/mlkg/ontology#"
-ENTITY_CLASSES = (
-    "Role",
-    "TechnicalSkill",
-    "SoftSkill",
-    "Tool",
-    "ProgrammingLanguage",
-    "Venue",
-    "CareerStage",
-    "Degree",
-    "FieldOfStudy",
-    "ResearchArea",
-    "Organization",
-    "Industry",
-)
-RELATIONS = (
-    "requiresSkill",
-    "usesTool",
-    "publishesAt",
-    "requiresDegree",
-    "inField",
-    "focusesOn",
-    "worksIn",
-    "atStage",
-    "hasSalary",
-    "progressesTo",
-)
 
 
 @functools.cache

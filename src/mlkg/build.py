@@ -25,7 +25,7 @@ from typing import Any
 
 from mlkg.documents import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, Document, read_documents
 from mlkg.errors import BuildError, BuildLockedError, ValidationError
-from mlkg.records import Extraction
+from mlkg.records import RELATIONS, Extraction
 from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE, write_store
 
 #: How many complete builds are kept next to the build folder.
@@ -403,18 +403,7 @@ def _fill_summary(
     predicates: Counter[str] = Counter()
     for _, predicate, _ in graph:
         name = str(predicate)
-        if name.startswith(ONTOLOGY_IRI) and name[len(ONTOLOGY_IRI) :] in (
-            "requiresSkill",
-            "usesTool",
-            "publishesAt",
-            "progressesTo",
-            "atStage",
-            "requiresDegree",
-            "inField",
-            "focusesOn",
-            "worksIn",
-            "hasSalary",
-        ):
+        if name.startswith(ONTOLOGY_IRI) and name[len(ONTOLOGY_IRI) :] in RELATIONS:
             predicates[name[len(ONTOLOGY_IRI) :]] += 1
     summary.facts = dict(sorted(predicates.items()))
     summary.salaries = sum(len(e.salaries) for e in extractions)

@@ -24,6 +24,20 @@ ENTITY_CLASSES = (
     "Industry",
 )
 
+#: mlkg properties that relate a role (or a stage) to what the documents say about it.
+RELATIONS = (
+    "requiresSkill",
+    "usesTool",
+    "publishesAt",
+    "requiresDegree",
+    "inField",
+    "focusesOn",
+    "worksIn",
+    "atStage",
+    "hasSalary",
+    "progressesTo",
+)
+
 
 @dataclass(frozen=True, order=True)
 class Evidence:
