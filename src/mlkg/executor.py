@@ -99,7 +99,8 @@ class WorkerPool:
     size
         Number of workers, i.e. queries that can run at the same time.
     memory_limit_mb
-        Address-space limit of each worker (``RLIMIT_AS``), or ``None`` for no limit.
+        Address space (MB) each worker may use beyond what it holds once warm (``RLIMIT_AS``
+        set after warm-up), or ``None`` for no limit.
     max_queries_per_worker
         Recycle a worker after this many queries (bounds slow memory growth).
     warm_graph_dir
@@ -474,12 +475,6 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if die_with_parent:
         _die_with_parent()
-    if memory_limit_mb:
-        import resource
-
-        limit = int(memory_limit_mb) * 1024 * 1024
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     # Warm up: import the parser and engine before the first query arrives.
     import pyoxigraph  # noqa: F401
     from rdflib.plugins.sparql import parser  # noqa: F401
@@ -488,6 +483,8 @@ def _worker_main(
     if warm_graph_dir:
         with contextlib.suppress(Exception):
             _open_store(warm_graph_dir, stores)
+    if memory_limit_mb:
+        _limit_memory(int(memory_limit_mb))
     try:
         conn.send("ready")
     except (OSError, BrokenPipeError):
@@ -536,6 +533,26 @@ def _lower_priority(pid: int | None) -> bool:
     except OSError:
         return False
     return True
+
+
+def _limit_memory(memory_limit_mb: int) -> None:
+    """Cap this worker's address space at what it holds now, warm, plus ``memory_limit_mb``.
+
+    A cap on the total (``RLIMIT_AS``) counts the interpreter, the libraries and the store's
+    reservations too, whose size varies from start to start: a fixed 600 MB cap made a fresh
+    worker fail on a plain ``ASK`` one time in two. Measured from the warm baseline, the limit
+    is what a query may use.
+    """
+    import resource
+
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            baseline = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        baseline = 0
+    limit = baseline + memory_limit_mb * 1024 * 1024
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _die_with_parent() -> None:
