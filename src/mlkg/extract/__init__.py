@@ -18,13 +18,13 @@ The steps, in order:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from mlkg.documents import Block, Document, Sentence, parse_blocks, split_sentences
-from mlkg.extract.cues import Cues, load_cues, words_pattern
+from mlkg.extract.cues import Cues, LiteralGate, load_cues, words_pattern
 from mlkg.extract.matcher import Match, VocabularyMatcher
 from mlkg.extract.roles import RoleFinder, RoleSpan
 from mlkg.extract.salaries import find_year, parse_figures
@@ -78,9 +78,34 @@ _LIST_START = re.compile(
     r"|\bincludes\b|\bin\b|\bwith\b)\s*",
     re.I,
 )
+# The same matches as _LIST_START in lower-cased ASCII text, found faster: without IGNORECASE and
+# with every alternative opening on a literal character (``\bin`` written ``i(?<!\wi)n``), the
+# regex engine skips straight to the characters that can open a match.
+_LIST_START_ASCII = re.compile(
+    r"(?::|\(e\.g\.,?|\(i\.e\.,?|\(|e(?<!\we)\.g\.,?|s(?<!\ws)uch as\b|l(?<!\wl)ike\b"
+    r"|i(?<!\wi)ncluding\b|i(?<!\wi)nclude\b|i(?<!\wi)ncludes\b|i(?<!\wi)n\b|w(?<!\ww)ith\b)\s*"
+)
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\bor\b|\band\b|\bas well as\b)\s*", re.I)
 _NAME = re.compile(r"^[A-Z0-9][\w.+#&'-]*(?: [A-Z0-9][\w.+#&'-]*){0,2}$")
 _LOWER_NAME = re.compile(r"^[a-z][a-z0-9.+#-]{1,20}$")
+# Regexes of single steps, compiled once (module-level ``re`` functions look them up per call).
+_DEGREE_WORDS = re.compile(r"\b(degree|major|background in|graduate)\b", re.I)
+_LIST_STOP = re.compile(r"[).;]\s|[).;]$|\s[-–—]\s")
+_TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
+_VENUE_ACRONYM = re.compile(r"[A-Z][A-Za-z]*[A-Z][A-Za-z]*'?\d*")
+_LEADING_ARTICLE = re.compile(r"^(The|A|An)\s+")
+_TRAILING_JOINER = re.compile(r"\s+(the|and|of|on|in|for)$")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+_NON_WORD = re.compile(r"\W")
+_NON_LETTER = re.compile(r"[\W\d]")
+_DIGIT = re.compile(r"\d")
+_PAY_WORDS = ("earn", "paid", "base", "income")
+_PAY = re.compile(r"\b(" + "|".join(_PAY_WORDS) + r")\b", re.I)
+_THEN = re.compile(r"\bthen\b")
+_FROM_LEAD = re.compile(r"\s*from\s+(an?\s+|the\s+)?", re.I)
+_CLAUSE_MARK = re.compile(r"[,;.]")
+# Classes whose unknown names enumerations can introduce.
+_DISCOVERABLE = ("ProgrammingLanguage", "Tool", "Venue", "Organization")
 _GENERIC = re.compile(
     r"\b(skills?|experience|knowledge|understanding|ability|abilities|proficiency|expertise|"
     r"familiarity|strong|excellent|good|various|other|related|etc|others|similar|tools?|"
@@ -110,6 +135,55 @@ class _SentenceInfo:
     sentence: Sentence
     matches: list[Match]
     roles: list[RoleSpan]
+    role_iris: list[tuple[RoleSpan, str]] | None = None  # see _Run._sentence_roles
+
+
+def _names_class(terms: tuple[Term, ...], cls: str) -> bool:
+    """True when one of ``terms`` is of class ``cls``."""
+    return any(term.cls == cls for term in terms)
+
+
+def _only_roles(terms: tuple[Term, ...]) -> bool:
+    """True when every one of ``terms`` is a role."""
+    return all(term.cls == "Role" for term in terms)
+
+
+def _inside_a_role(match: Match, roles: list[RoleSpan]) -> bool:
+    """True when ``match`` lies inside one of the role titles ``roles``."""
+    return any(role.start <= match.start and match.end <= role.end for role in roles)
+
+
+def _two_of_a_discoverable_class(matches: list[Match]) -> bool:
+    """True when two of ``matches`` name things of the same class that enumerations extend."""
+    seen = set()
+    for match in matches:
+        cls = match.terms[0].cls
+        if cls in _DISCOVERABLE:
+            if cls in seen:
+                return True
+            seen.add(cls)
+    return False
+
+
+def _list_starts(text: str) -> Iterator[re.Match[str]]:
+    """Return the matches of _LIST_START in ``text`` (the words and signs that open a list)."""
+    if text.isascii():  # lower-casing keeps every offset
+        return _LIST_START_ASCII.finditer(text.lower())
+    return _LIST_START.finditer(text)
+
+
+def _match_start(match: Match) -> int:
+    return match.start
+
+
+# The order of _CLASS_PREFERENCE as ranks, and with fields of study first (next to a degree).
+_CLASS_RANK = {cls: rank for rank, cls in enumerate(_CLASS_PREFERENCE)}
+_CLASS_RANK_NEAR_DEGREE = {
+    cls: rank
+    for rank, cls in enumerate(
+        ("FieldOfStudy", *(c for c in _CLASS_PREFERENCE if c != "FieldOfStudy"))
+    )
+}
 
 
 class Extractor:
@@ -141,13 +215,35 @@ class Extractor:
             for cls, words in self.cues.raw.get("lists", {}).items()
             if isinstance(words, list)
         }
+        head_lists = [w for w in self.cues.raw.get("lists", {}).values() if isinstance(w, list)]
+        # An empty list's pattern matches everywhere, so it can rule nothing out.
+        head_words = [str(w) for words in head_lists for w in words] if all(head_lists) else []
+        # the head nouns anywhere in a text (even inside a word: the 40 characters before a list
+        # may begin inside one), and as whole words in a given text
+        self._list_head_gate = LiteralGate(head_words, ignore_case=True)
+        self._list_head_word_gate = LiteralGate(head_words, ignore_case=True, whole_words=True)
+        self._degree_kinds = [
+            (kind, self.cues.pattern("degrees", kind))
+            for kind in ("preferred", "typical", "minimum")
+        ]
+        self._pay_gate = LiteralGate(
+            [*self.cues.pattern_words("sections", "salary_words"), *_PAY_WORDS],
+            ignore_case=True,
+            whole_words=True,
+        )
         suffixes = "|".join(re.escape(s) for s in self.cues.words("organizations", "suffixes"))
+        self._org_gate = LiteralGate(
+            self.cues.words("organizations", "suffixes"), ignore_case=False, whole_words=True
+        )
         name = r"[A-Z][\w&'.-]*"
         self._org_name = re.compile(
             rf"(?<![\w-])((?:(?:{name})[ \t]+){{0,4}}(?:{suffixes})\.?"
             rf"(?:[ \t]+(?:of|for)(?:[ \t]+{name}){{1,3}})?)(?![\w-])"
         )
         heads = "|".join(re.escape(s) for s in self.cues.words("venues", "name_heads"))
+        self._venue_gate = LiteralGate(
+            self.cues.words("venues", "name_heads"), ignore_case=False, whole_words=True
+        )
         self._venue_name = re.compile(
             rf"(?<![\w-])((?:{name}[ \t]+){{0,3}}(?:{heads})(?:[ \t]+(?:of|on|in|for)"
             rf"(?:[ \t]+(?:the|and|{name})){{1,6}})?)(?![\w-])"
@@ -192,6 +288,9 @@ class _Run:
         self.out = Extraction(document_id=document.id)
         self.aliases: dict[str, str] = {}  # alias label key -> role iri
         self.section_role: dict[str, str] = {}
+        # Answers that depend only on a heading or label text, asked once per sentence.
+        self._context_sections: dict[str, bool] = {}
+        self._ladder_texts: dict[str, bool] = {}
 
     # -- orchestration ------------------------------------------------------------------------
 
@@ -218,37 +317,43 @@ class _Run:
             self._record_mentions(info)
             if id(info) in ladder_sentences:
                 continue
-            subjects = self._subjects(info)
-            self._facts(info, subjects)
-            self._salaries(info, subjects)
+            text = info.sentence.text
+            states_facts = info.matches and not self._is_context(info.sentence.block)
+            if states_facts or "$" in text or _DIGIT.search(text):
+                subjects = self._subjects(info)  # only when a fact or a salary may need them
+                self._facts(info, subjects)
+                self._salaries(info, subjects)
         self._stage_in_titles()
         return self.out
 
     def _scan(self, sentences: list[Sentence]) -> list[_SentenceInfo]:
         matches = [m for m in self.x.matcher.find(self.doc.text) if "\n" not in m.surface]
-        starts = [s.start for s in sentences]
+        starts = self.sentence_starts
         buckets: list[list[Match]] = [[] for _ in sentences]
         for match in matches:
             i = bisect_right(starts, match.start) - 1
             if i >= 0 and match.end <= sentences[i].end:
                 buckets[i].append(match)
         infos = []
-        # the two sentences before each sentence: context for ambiguous names
-        self.previous_text = {
-            s.start: " ".join(p.text for p in sentences[max(0, i - 2) : i])
-            for i, s in enumerate(sentences)
-        }
+        find_roles = self.x.roles.find
         for sentence, found in zip(sentences, buckets, strict=True):
-            role_matches = [m for m in found if any(t.cls == "Role" for t in m.terms)]
-            roles = self.x.roles.find(sentence.text, sentence.start, role_matches)
-            others = [
-                m
-                for m in found
-                if not any(r.start <= m.start and m.end <= r.end for r in roles)
-                and not all(t.cls == "Role" for t in m.terms)
-            ]
-            others = self._disambiguate(sentence, others)
-            others.extend(self._discover(sentence, others, roles))
+            role_matches: list[Match] = []  # matches naming a role (and maybe more)
+            others: list[Match] = []  # matches naming something else (and maybe a role)
+            for match in found:
+                if len(match.terms) == 1:
+                    (role_matches if match.terms[0].cls == "Role" else others).append(match)
+                    continue
+                if _names_class(match.terms, "Role"):
+                    role_matches.append(match)
+                if not _only_roles(match.terms):
+                    others.append(match)
+            roles = find_roles(sentence.text, sentence.start, role_matches)
+            if roles and others:
+                others = [m for m in others if not _inside_a_role(m, roles)]
+            if others:
+                others = self._disambiguate(sentence, others)
+            discovered = self._discover(sentence, others, roles)
+            others.extend(discovered)
             organizations = self._discover_organizations(sentence, others, roles)
             if organizations:  # a name's words are not separate terms: "Bureau of Labor Statistics"
                 others = [
@@ -257,9 +362,15 @@ class _Run:
                     if not any(o.start <= m.start and m.end <= o.end for o in organizations)
                 ]
                 others.extend(organizations)
-            others.sort(key=lambda m: m.start)
+            if discovered or organizations:  # else still in order of position
+                others.sort(key=_match_start)
             infos.append(_SentenceInfo(sentence, others, roles))
         return infos
+
+    def _previous_text(self, sentence: Sentence) -> str:
+        """Return the two sentences before ``sentence``: context for ambiguous names."""
+        index = bisect_left(self.sentence_starts, sentence.start)  # starts are distinct
+        return " ".join(p.text for p in self.sentences[max(0, index - 2) : index])
 
     # -- entities -----------------------------------------------------------------------------
 
@@ -311,23 +422,33 @@ class _Run:
     def _disambiguate(self, sentence: Sentence, matches: list[Match]) -> list[Match]:
         """Pick one class per match and drop ambiguous terms that lack their context."""
         text = sentence.text
-        has_degree = any(t.cls == "Degree" for m in matches for t in m.terms) or bool(
-            re.search(r"\b(degree|major|background in|graduate)\b", text, re.I)
-        )
+        has_degree: bool | None = None  # asked only when a label names things of two classes
         chosen: list[Match] = []
         for match in matches:
+            if len(match.terms) == 1:  # the common case: one term, nothing to choose
+                if match.terms[0].cls != "Role":
+                    chosen.append(match)
+                continue
             terms = [t for t in match.terms if t.cls != "Role"]
             if not terms:
                 continue
-            order = list(_CLASS_PREFERENCE)
-            if has_degree:
-                order.remove("FieldOfStudy")
-                order.insert(0, "FieldOfStudy")
-            terms.sort(key=lambda t: order.index(t.cls) if t.cls in order else len(order))
-            chosen.append(Match(match.start, match.end, match.surface, (terms[0],)))
+            if len(terms) == 1:
+                best = terms[0]
+            else:
+                if has_degree is None:
+                    has_degree = any(_names_class(m.terms, "Degree") for m in matches) or bool(
+                        _DEGREE_WORDS.search(text)
+                    )
+                rank = _CLASS_RANK_NEAR_DEGREE if has_degree else _CLASS_RANK
+                # the first of the best-ranked terms (as a stable sort would put first)
+                best = min(terms, key=lambda t: rank.get(t.cls, len(rank)))
+            chosen.append(Match(match.start, match.end, match.surface, (best,)))
         confirmed: list[Match] = []
         for match in chosen:
             term = match.terms[0]
+            if not term.needs_context and term.cls not in _NAMED_CLASSES:
+                confirmed.append(match)
+                continue
             if term.needs_context and term.label[:1].isupper() and match.surface[:1].islower():
                 continue  # "the nature of the work" does not name the journal Nature
             if (
@@ -345,20 +466,21 @@ class _Run:
     def _has_context(
         self, term: Term, match: Match, others: list[Match], text: str, sentence: Sentence
     ) -> bool:
-        block = sentence.block
-        nearby = " ".join(
-            (
-                text,
-                block.label,
-                self.previous_text.get(sentence.start, ""),
-                *self._recent_headings(block, 2),
-            )
-        )
         if term.context_cues and words_pattern(term.context_cues).search(text):
             return True  # cues count in the sentence itself; nearby only a list's head noun
         head = self.x._list_heads.get(term.cls)
-        if head is not None and head.search(nearby):
-            return True
+        if head is not None:
+            block = sentence.block
+            nearby = " ".join(
+                (
+                    text,
+                    block.label,
+                    self._previous_text(sentence),
+                    *self._recent_headings(block, 2),
+                )
+            )
+            if head.search(nearby):
+                return True
         siblings = [
             m
             for m in others
@@ -376,19 +498,29 @@ class _Run:
         text = sentence.text
         if "," not in text and " or " not in text and " and " not in text and ":" not in text:
             return []  # no enumeration and no "Head: item" line
+        # An item gets the class of the list's head noun ("languages: ..."), else of two or more
+        # known siblings of one class.
+        siblings_possible = _two_of_a_discoverable_class(known)
+        if not siblings_possible and not self.x._list_head_gate.may_contain(text):
+            return []  # no head noun and no two known siblings: no class to give
         found: list[Match] = []
-        taken = [(m.start, m.end) for m in known] + [(r.start, r.end) for r in roles]
-        for start_match in _LIST_START.finditer(text):
-            region_start = start_match.end()
-            stop = re.search(r"[).;]\s|[).;]$|\s[-–—]\s", text[region_start:])
-            region_end = region_start + (stop.start() if stop else len(text) - region_start)
-            region = text[region_start:region_end]
+        taken: list[tuple[int, int]] | None = None  # spans already named (built when needed)
+        for start_match in _list_starts(text):
             before = text[max(0, start_match.start() - 40) : start_match.start() + 1]
             head_class = None
-            for cls, pattern in self.x._list_heads.items():
-                if pattern.search(before):
-                    head_class = cls
-                    break
+            if self.x._list_head_word_gate.may_contain(before):
+                for cls, pattern in self.x._list_heads.items():
+                    if pattern.search(before):
+                        head_class = cls
+                        break
+            if head_class is None and not siblings_possible:
+                continue  # no class to give
+            if head_class is not None and head_class not in _DISCOVERABLE:
+                continue  # a list of things of another class
+            region_start = start_match.end()
+            stop = _LIST_STOP.search(text, region_start)
+            region_end = stop.start() if stop else len(text)
+            region = text[region_start:region_end]
             items = []
             position = 0
             for piece in _LIST_SPLIT.split(region):
@@ -407,9 +539,9 @@ class _Run:
             cls = head_class
             if cls is None and len(sibling_classes) == 1 and len(known_in_region) >= 2:
                 only = next(iter(sibling_classes))
-                if only in ("ProgrammingLanguage", "Tool", "Venue", "Organization"):
+                if only in _DISCOVERABLE:
                     cls = only
-            if cls not in ("ProgrammingLanguage", "Tool", "Venue", "Organization"):
+            if cls not in _DISCOVERABLE:
                 continue
             for piece, start in items:
                 piece = piece.strip().strip("\"'()[]")
@@ -419,12 +551,14 @@ class _Run:
                 )
                 if start < 0 or not (_NAME.match(piece) or lower_name) or _GENERIC.search(piece):
                     continue
-                if not re.search(r"[A-Za-z]{2}", piece):
+                if not _TWO_LETTERS.search(piece):
                     continue
                 end = start + len(piece)
+                if taken is None:
+                    taken = [(m.start, m.end) for m in known] + [(r.start, r.end) for r in roles]
                 if any(s < end and start < e for s, e in taken):
                     continue
-                if cls == "Venue" and not re.fullmatch(r"[A-Z][A-Za-z]*[A-Z][A-Za-z]*'?\d*", piece):
+                if cls == "Venue" and not _VENUE_ACRONYM.fullmatch(piece):
                     continue  # venues: acronyms such as "AISTATS", "CoRL"
                 if self.x.roles.head_form(piece.split()[-1]) is not None:
                     continue
@@ -438,15 +572,21 @@ class _Run:
         self, sentence: Sentence, known: list[Match], roles: list[RoleSpan]
     ) -> list[Match]:
         """Find organisations by the form of their names ("World Economic Forum", "X GmbH")."""
+        text = sentence.text
+        candidates = []
+        if self.x._org_gate.may_contain(text):  # no name can end without a suffix ("Labs")
+            candidates += [("Organization", m) for m in self.x._org_name.finditer(text)]
+        if self.x._venue_gate.may_contain(text):  # nor a venue's name lack its head ("Journal")
+            candidates += [("Venue", m) for m in self.x._venue_name.finditer(text)]
+        if not candidates:
+            return []
         found = []
         taken = [(r.start, r.end) for r in roles] + [
             (m.start, m.end) for m in known if m.terms[0].cls in ("Organization", "Venue")
         ]
-        candidates = [("Organization", m) for m in self.x._org_name.finditer(sentence.text)]
-        candidates += [("Venue", m) for m in self.x._venue_name.finditer(sentence.text)]
         for cls, match in candidates:
-            name = re.sub(r"^(The|A|An)\s+", "", match.group(1)).strip()
-            name = re.sub(r"\s+(the|and|of|on|in|for)$", "", name).rstrip(".")
+            name = _LEADING_ARTICLE.sub("", match.group(1)).strip()
+            name = _TRAILING_JOINER.sub("", name).rstrip(".")
             if len(name.split()) < 2 or _GENERIC.search(name.split()[0]):
                 continue
             if sentence.block.kind in ("heading", "label") and not self.x._legal_suffix.search(
@@ -463,20 +603,21 @@ class _Run:
         return found
 
     def _record_mentions(self, info: _SentenceInfo) -> None:
+        entities = self.out.entities
+        mentions = self.out.mentions
+        known = self.x.vocabulary.terms
+        document_id = self.doc.id
         for match in info.matches:
             term = match.terms[0]
-            if term.iri in self.x.vocabulary.terms:
-                iri = self._entity_for_term(term)
-            else:
-                iri = term.iri
-                if iri not in self.out.entities:
-                    self.out.entities[iri] = Entity(iri, term.cls, term.label, (), False)
-            self.out.mentions.append(
-                Mention(iri, self.doc.id, match.start, match.end, match.surface)
-            )
-        for span in info.roles:
-            iri = self._role_iri(span)
-            self.out.mentions.append(Mention(iri, self.doc.id, span.start, span.end, span.surface))
+            iri = term.iri
+            if iri not in entities:
+                if iri in known:
+                    entities[iri] = Entity(iri, term.cls, term.label, term.alt_labels, True)
+                else:  # discovered
+                    entities[iri] = Entity(iri, term.cls, term.label, (), False)
+            mentions.append(Mention(iri, document_id, match.start, match.end, match.surface))
+        for span, iri in self._sentence_roles(info):
+            mentions.append(Mention(iri, document_id, span.start, span.end, span.surface))
 
     # -- roles --------------------------------------------------------------------------------
 
@@ -534,13 +675,20 @@ class _Run:
             if block.kind not in ("heading", "label") or not info.roles:
                 continue
             span = info.roles[0]
-            letters = len(re.sub(r"\W", "", block.text))
-            if letters and len(re.sub(r"\W", "", span.surface)) >= 0.6 * letters:
+            letters = len(_NON_WORD.sub("", block.text))
+            if letters and len(_NON_WORD.sub("", span.surface)) >= 0.6 * letters:
                 key = block.text if block.kind == "heading" else f"{block.section}\x00{block.label}"
                 self.section_role[key] = self._role_iri(span)
 
     def _sentence_roles(self, info: _SentenceInfo) -> list[tuple[RoleSpan, str]]:
-        return [(span, self._role_iri(span)) for span in info.roles]
+        """Return each role title of the sentence with its IRI.
+
+        Only asked once the primary role is known: from then on a title's IRI does not change
+        and asking again changes no entity, so the first answer is kept.
+        """
+        if info.role_iris is None:
+            info.role_iris = [(span, self._role_iri(span)) for span in info.roles]
+        return info.role_iris
 
     def _subjects(self, info: _SentenceInfo) -> list[str]:
         """Return the roles a sentence is about."""
@@ -553,7 +701,7 @@ class _Run:
             lead = text[sentence.start : span.start]
             if self.x._contrast.search(lead):
                 continue
-            lead_words = re.sub(r"[^\w\s]", " ", lead).split()
+            lead_words = _PUNCTUATION.sub(" ", lead).split()
             if len(lead_words) <= 1 and not self.x._object_markers.search(lead):
                 return [iri]
             break
@@ -577,31 +725,41 @@ class _Run:
 
     def _is_context(self, block: Block) -> bool:
         """True for sections about the market, trends or pay: they state no requirement."""
-        return bool(self.x._context.search(block.section) or self.x._salary.search(block.section))
+        section = block.section
+        answer = self._context_sections.get(section)
+        if answer is None:
+            answer = bool(self.x._context.search(section) or self.x._salary.search(section))
+            self._context_sections[section] = answer
+        return answer
 
     def _degree_qualifier(self, sentence: Sentence) -> str | None:
         """Return minimum/preferred/typical from the sentence, else its bullet group or heading."""
         for scope in (sentence.text, sentence.block.label, sentence.block.section):
-            for kind in ("preferred", "typical", "minimum"):
-                if scope and self.x.cues.pattern("degrees", kind).search(scope):
+            for kind, pattern in self.x._degree_kinds:
+                if scope and pattern.search(scope):
                     return kind
         return None
 
     def _facts(self, info: _SentenceInfo, subjects: list[str]) -> None:
         sentence = info.sentence
-        if not subjects or self._is_context(sentence.block) or not info.matches:
+        if not subjects or not info.matches or self._is_context(sentence.block):
             return
         evidence = self._evidence(sentence)
+        facts = self.out.facts
+        works_at: bool | None = None  # asked at the first organisation
         for match in info.matches:
             term = match.terms[0]
             predicate = PREDICATE_OF_CLASS.get(term.cls)
             if predicate is None:
                 continue
-            if term.cls == "Organization" and not self._works_at(sentence.text):
-                continue
+            if term.cls == "Organization":
+                if works_at is None:
+                    works_at = self._works_at(sentence.text)
+                if not works_at:
+                    continue
             qualifier = self._degree_qualifier(sentence) if term.cls == "Degree" else None
             for subject in subjects:
-                self.out.facts.append(Fact(subject, predicate, term.iri, evidence, qualifier))
+                facts.append(Fact(subject, predicate, term.iri, evidence, qualifier))
 
     def _works_at(self, text: str) -> bool:
         return bool(self.x._work.search(text)) and not self.x._not_work.search(text)
@@ -633,14 +791,14 @@ class _Run:
     def _salaries(self, info: _SentenceInfo, subjects: list[str]) -> None:
         sentence = info.sentence
         block = sentence.block
-        if "$" not in sentence.text and not re.search(r"\d", sentence.text):
+        if "$" not in sentence.text and not _DIGIT.search(sentence.text):
             return
         scope = " ".join(
             (block.section, block.label, sentence.text, *self._recent_headings(block, 4))
         )
-        if not self.x._salary.search(scope) and not re.search(
-            r"\b(earn|paid|base|income)\b", scope, re.I
-        ):
+        if not self.x._pay_gate.may_contain(scope):
+            return  # no word of pay anywhere near
+        if not self.x._salary.search(scope) and not _PAY.search(scope):
             return
         figures = parse_figures(sentence.text, self.x.cues)
         if not figures:
@@ -692,8 +850,16 @@ class _Run:
 
     # -- ladders ------------------------------------------------------------------------------
 
+    def _names_ladder(self, text: str) -> bool:
+        """True when a heading or label says "career path", "progression", "levels" and so on."""
+        answer = self._ladder_texts.get(text)
+        if answer is None:
+            answer = bool(self.x._ladder.search(text))
+            self._ladder_texts[text] = answer
+        return answer
+
     def _is_ladder(self, block: Block) -> bool:
-        return bool(self.x._ladder.search(block.section) or self.x._ladder.search(block.label))
+        return self._names_ladder(block.section) or self._names_ladder(block.label)
 
     def _ladders(self, infos: list[_SentenceInfo]) -> set[int]:
         """Read career ladders; return the ids of the sentences they used."""
@@ -709,7 +875,7 @@ class _Run:
                     groups[-1].append(info)  # a stage heading continues the ladder
                     continue
                 current_key = None
-                if self.x._ladder.search(block.text):
+                if self._names_ladder(block.text):
                     groups.append([])  # a ladder heading opens a ladder
                     current_key = block.section
                 continue
@@ -726,9 +892,7 @@ class _Run:
                     self._verb_steps(info)
                 continue
             key = (
-                block.section
-                if self.x._ladder.search(block.section)
-                else (block.section, block.label)
+                block.section if self._names_ladder(block.section) else (block.section, block.label)
             )
             if key != current_key:
                 groups.append([])
@@ -755,7 +919,7 @@ class _Run:
         first = info.roles[0]
         lead = self.doc.text[sentence.start : first.start]
         between = self.doc.text[first.end : info.roles[1].start]
-        if not self.x._step_verbs.search(lead[-30:]) or not re.search(r"\bthen\b", between):
+        if not self.x._step_verbs.search(lead[-30:]) or not _THEN.search(between):
             return False
         subjects = self._subjects(info)
         chain = [subjects[0]] if subjects and subjects[0] not in self._role_iris(info) else []
@@ -773,9 +937,7 @@ class _Run:
             return
         subjects = self._subjects(info)
         first = info.roles[0]
-        if re.fullmatch(
-            r"\s*from\s+(an?\s+|the\s+)?", self.doc.text[sentence.start : first.start], re.I
-        ):
+        if _FROM_LEAD.fullmatch(self.doc.text[sentence.start : first.start]):
             subjects = [self._role_iri(first)]  # "From Senior Analyst, people move into ..."
         if not subjects:
             return
@@ -785,7 +947,7 @@ class _Run:
             if iri == subject:
                 continue
             lead = self.doc.text[max(sentence.start, span.start - 40) : span.start]
-            lead = re.split(r"[,;.]", lead)[-1]
+            lead = _CLAUSE_MARK.split(lead)[-1]
             if self.x._backward.search(lead):
                 self.out.facts.append(Fact(iri, "progressesTo", subject, evidence))
             elif self.x._forward.search(lead):
@@ -851,7 +1013,7 @@ class _Run:
             if not key_text and not info.roles:
                 stage, s_low, s_high = self._stage_of(text)
                 stripped = _YEARS_RANGE.sub("", _YEARS_MIN.sub("", text))
-                if stage and len(re.sub(r"[\W\d]", "", stripped)) <= 25:
+                if stage and len(_NON_LETTER.sub("", stripped)) <= 25:
                     whole_stage, low, high = stage, s_low, s_high
             if key_roles:
                 if current and current.opened_by == "label":

@@ -32,6 +32,79 @@ def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])", re.IGNORECASE)
 
 
+class LiteralGate:
+    """A quick test that rules texts out before a slower regex: does any of ``literals`` occur?
+
+    A regex that can only match where one of some literal words occurs ("engineer", "salary",
+    "Labs") need not run on a text that contains none of them. :meth:`may_contain` answers with one
+    Aho-Corasick pass: False means no literal occurs, so the regex cannot match; True means it
+    may. With ``ignore_case`` the test ignores case as :data:`re.IGNORECASE` does, which also
+    matches a few non-ASCII letters to ASCII ones ("ſ" to "s", "K" to "k"): texts that are not
+    ASCII (and literals that are not) are never ruled out.
+
+    With ``whole_words`` a literal only counts where it is not part of a longer word ("earn" in
+    "learning" does not count): where the literal begins (ends) with a letter, digit or ``_``, the
+    character before (after) it must not be one. That is what both ``\\b`` and the lookarounds of
+    :func:`words_pattern` demand, so the gate still never rules out a text the regex would match.
+
+    Examples
+    --------
+    >>> gate = LiteralGate(["engineer", "analyst"], ignore_case=True)
+    >>> gate.may_contain("Senior ENGINEERS"), gate.may_contain("a data scientist")
+    (True, False)
+    >>> pay = LiteralGate(["earn"], ignore_case=True, whole_words=True)
+    >>> pay.may_contain("machine learning"), pay.may_contain("they earn more")
+    (False, True)
+    """
+
+    def __init__(
+        self,
+        literals: list[str] | tuple[str, ...],
+        *,
+        ignore_case: bool,
+        whole_words: bool = False,
+    ) -> None:
+        import ahocorasick
+
+        self._ignore_case = ignore_case
+        self._whole_words = whole_words
+        self._always = not literals or "" in literals
+        if ignore_case and not all(literal.isascii() for literal in literals):
+            self._always = True
+        self._automaton = ahocorasick.Automaton()
+        if not self._always:
+            for literal in literals:
+                key = literal.lower() if ignore_case else literal
+                # the value: the length and whether each end must be a word boundary
+                self._automaton.add_word(key, (len(key), _is_word(key[0]), _is_word(key[-1])))
+            self._automaton.make_automaton()
+
+    def may_contain(self, text: str) -> bool:
+        """Return False when no literal occurs in ``text`` (a regex needing one cannot match)."""
+        if self._always:
+            return True
+        if self._ignore_case:
+            if not text.isascii():
+                return True
+            text = text.lower()
+        if not self._whole_words:
+            return next(self._automaton.iter(text), None) is not None
+        last = len(text) - 1
+        for end, (length, bounded_before, bounded_after) in self._automaton.iter(text):
+            start = end - length + 1
+            if bounded_before and start > 0 and _is_word(text[start - 1]):
+                continue
+            if bounded_after and end < last and _is_word(text[end + 1]):
+                continue
+            return True
+        return False
+
+
+def _is_word(char: str) -> bool:
+    """True for the characters regexes count as word characters (``\\w``)."""
+    return char.isalnum() or char == "_"
+
+
 @dataclass(frozen=True, eq=False)
 class Cues:
     """Compiled cues; ``raw`` is the parsed TOML."""
@@ -48,10 +121,14 @@ class Cues:
         """Return the compiled word pattern for ``[section] key``."""
         return _pattern(self, section, key)
 
+    def pattern_words(self, section: str, key: str) -> list[str]:
+        """Return the words :meth:`pattern` matches (for an empty list, a word no text has)."""
+        return self.words(section, key) or ["\x00never\x00"]
+
 
 @lru_cache(maxsize=256)
 def _pattern(cues: Cues, section: str, key: str) -> re.Pattern[str]:
-    return words_pattern(cues.words(section, key) or ["\x00never\x00"])
+    return words_pattern(cues.pattern_words(section, key))
 
 
 def load_cues(path: Path | None = None) -> Cues:

@@ -7,15 +7,20 @@ scanned once, matches are kept on word boundaries, and overlapping matches resol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from operator import itemgetter
+from typing import NamedTuple
 
-from mlkg.extract.text import is_word_char, normalize, normalize_key
+from mlkg.extract.text import normalize, normalize_key
 from mlkg.vocabulary import Term, Vocabulary
 
 
-@dataclass(frozen=True)
-class Match:
-    """A span of the original text naming one or more vocabulary terms (same label)."""
+class Match(NamedTuple):
+    """A span of the original text naming one or more vocabulary terms (same label).
+
+    A named tuple rather than a frozen dataclass: a document has thousands of matches, and a
+    tuple is several times quicker to make.
+    """
 
     start: int
     end: int
@@ -35,6 +40,13 @@ def _plurals(key: str) -> list[str]:
 
 class VocabularyMatcher:
     """An Aho-Corasick automaton over every label of a vocabulary.
+
+    Word boundaries are checked by the automaton itself: it holds each key as
+    ``" " + boundary_form(key) + " "`` (:func:`_boundary_form`: every character that does not
+    continue a word turned into a space) and scans the text's boundary form padded with spaces,
+    so it only reports matches that start and end on word boundaries. The boundary form loses
+    punctuation ("r&d" and "r d" look alike), so each hit is confirmed against the normalised
+    text before it counts.
 
     Examples
     --------
@@ -57,10 +69,15 @@ class VocabularyMatcher:
                 table.setdefault(key, {})[term.iri] = term
                 for plural in _plurals(key):
                     table.setdefault(plural, {}).setdefault(term.iri, term)
-        self._automaton = ahocorasick.Automaton()
+        # boundary form -> the keys with that form and their terms
+        entries: dict[str, list[tuple[str, tuple[Term, ...]]]] = {}
         for key, terms in table.items():
             ordered = tuple(sorted(terms.values(), key=lambda t: t.iri))
-            self._automaton.add_word(key, (len(key), ordered))
+            entries.setdefault(_boundary_form(key), []).append((key, ordered))
+        self._automaton = ahocorasick.Automaton()
+        for form, keyed in entries.items():
+            # the value: the key's length and the (key, terms) pairs sharing the boundary form
+            self._automaton.add_word(f" {form} ", (len(form), tuple(keyed)))
         if table:
             self._automaton.make_automaton()
         self._empty = not table
@@ -71,23 +88,28 @@ class VocabularyMatcher:
             return []
         normalized = normalize(text)
         norm = normalized.text
-        candidates: list[tuple[int, int, tuple[Term, ...]]] = []
-        for end_index, (length, terms) in self._automaton.iter(norm):
-            start = end_index - length + 1
-            if start > 0 and is_word_char(norm[start - 1]):
-                continue
-            after = end_index + 1
-            if after < len(norm) and is_word_char(norm[after]):
-                continue
-            candidates.append((start, after, terms))
-        candidates.sort(key=lambda c: (c[0], -(c[1] - c[0])))
+        candidates: list[tuple[int, int, tuple[Term, ...]]] = []  # (start, -length, terms)
+        for end_index, (length, keyed) in self._automaton.iter(f" {_boundary_form(norm)} "):
+            # the padded form starts one character before ``norm``: the key's first character is
+            # at ``end_index - length`` in the padded form, so at ``end_index - length - 1`` in norm
+            start = end_index - length - 1
+            for key, terms in keyed:
+                if norm.startswith(key, start):
+                    candidates.append((start, -length, terms))
+                    break
+        candidates.sort(key=_BY_START_LONGEST_FIRST)
+        shifted = normalized.shifted  # empty when the copy dropped nothing: offsets are the same
         matches: list[Match] = []
         taken_until = -1
-        for start, end, terms in candidates:
+        for start, negative_length, terms in candidates:
             if start < taken_until:
                 continue
-            original_start = normalized.original(start)
-            original_end = normalized.original(end - 1) + 1
+            end = start - negative_length
+            if shifted:
+                original_start = normalized.original(start)
+                original_end = normalized.original(end - 1) + 1
+            else:
+                original_start, original_end = start, end
             if (
                 original_start > 1
                 and text[original_start - 1] == "-"
@@ -99,3 +121,29 @@ class VocabularyMatcher:
             )
             taken_until = end
         return matches
+
+
+# Candidates sort by start, then the longest first (no two share both).
+_BY_START_LONGEST_FIRST = itemgetter(0, 1)
+
+# Characters that do not continue a word (see :func:`mlkg.extract.text.is_word_char`): ``\w`` is
+# a letter, a digit or ``_``, so "not a letter, digit, + or #" is ``[^\w+#]|_``. ASCII ones go
+# through a translation table (fast), others through a regex.
+_ASCII_NOT_WORD = str.maketrans(
+    {chr(c): " " for c in range(128) if re.fullmatch(r"[^\w+#]|_", chr(c))}
+)
+_NON_ASCII_NOT_WORD = re.compile(r"[^\w\x00-\x7f]")
+
+
+def _boundary_form(text: str) -> str:
+    """Return ``text`` with every character that does not continue a word replaced by a space.
+
+    Examples
+    --------
+    >>> _boundary_form("c++, r&d (ml)")
+    'c++  r d  ml '
+    """
+    ascii_done = text.translate(_ASCII_NOT_WORD)
+    if ascii_done.isascii():
+        return ascii_done
+    return _NON_ASCII_NOT_WORD.sub(" ", ascii_done)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mlkg.extract.cues import Cues
+from mlkg.extract.cues import Cues, LiteralGate
 from mlkg.extract.matcher import Match
 from mlkg.extract.text import normalize_key
 from mlkg.vocabulary import Term
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9&+']*(?:[/.-][A-Za-z0-9&+]+)*")
+_SUFFIX = re.compile(r"\s+(in|of)\s+")
+_ACRONYM_BEFORE = re.compile(r"([A-Z][A-Z0-9/&+-]*)[ \t]+$")
+_NEXT_NAME = re.compile(r"[ \t]+([A-Z][a-z]+)")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class RoleFinder:
         self._any_head = re.compile(
             r"\b(?:" + "|".join(re.escape(h) for h in heads) + r")(?:e?s)?\b", re.IGNORECASE
         )
+        # rules out most texts quickly: a head noun, singular or plural, as a whole word
+        self._head_gate = LiteralGate(
+            [form for h in heads for form in (h, h + "s", h + "es")],
+            ignore_case=True,
+            whole_words=True,
+        )
 
     def head_form(self, token: str) -> str | None:
         """Return the singular form of ``token`` if it is a role head noun, else None."""
@@ -77,7 +86,9 @@ class RoleFinder:
 
     def find(self, text: str, offset: int, vocabulary_roles: list[Match]) -> list[RoleSpan]:
         """Return the role titles in ``text`` (which starts at document offset ``offset``)."""
-        if not vocabulary_roles and not self._any_head.search(text):
+        if not vocabulary_roles and not (
+            self._head_gate.may_contain(text) and self._any_head.search(text)
+        ):
             return []  # most sentences name no role: skip the tokenising
         tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
         spans: list[RoleSpan] = []
@@ -98,7 +109,7 @@ class RoleFinder:
             span_end = end
             area: list[str] = []
             rest = text[end:]
-            suffix = re.match(r"\s+(in|of)\s+", rest)
+            suffix = _SUFFIX.match(rest)
             if suffix:
                 j = index + 1
                 if j < len(tokens) and tokens[j][0].lower() == suffix.group(1):
@@ -157,7 +168,7 @@ class RoleFinder:
             local_start = match.start - offset
             modifiers: list[str] = []
             while True:  # "AI engineering manager": capitalised modifiers before a known title
-                before = re.search(r"([A-Z][A-Z0-9/&+-]*)[ \t]+$", text[:local_start])  # acronyms
+                before = _ACRONYM_BEFORE.search(text[:local_start])  # acronyms
                 if not before or before.group(1).lower() in self.not_start:
                     break
                 modifiers.insert(0, before.group(1))
@@ -188,7 +199,7 @@ class RoleFinder:
 
 def _continues_name(text: str, end: int) -> bool:
     """True when a capitalised word follows ``end`` directly: the title is part of a longer name."""
-    following = re.match(r"[ \t]+([A-Z][a-z]+)", text[end:])
+    following = _NEXT_NAME.match(text[end:])
     return following is not None and following.group(1) not in ("In", "Of", "At", "And", "Or")
 
 

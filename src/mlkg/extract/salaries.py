@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from mlkg.extract.cues import Cues
+from mlkg.extract.cues import Cues, LiteralGate
 
 _AMOUNT = re.compile(
     r"(?P<pre>US\$|CA\$|C\$|A\$|\$|€|£|¥|₹|USD|EUR|GBP|CHF)?\s?"
@@ -26,6 +27,7 @@ _RANGE_JOIN = re.compile(
 )
 _OTHER_PERCENTILE = re.compile(r"\b(top|bottom)\s+(?!10\s*%)\d{1,2}\s*%", re.I)
 _OR_MORE = re.compile(r"\s*(or more|or above|or higher|and above|and up|and higher)\b", re.I)
+_DOTTED_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
 _YEAR = re.compile(r"(?<![\d$€£,.])(19[5-9]\d|20\d\d)(?![\d,])")
 
 
@@ -57,14 +59,14 @@ def find_amounts(text: str, cues: Cues) -> list[Amount]:
     >>> [a.value for a in find_amounts("$147K to $246K", load_cues())]
     [147000, 246000]
     """
-    currencies = {k.lower(): v for k, v in cues.raw["salaries"]["currencies"].items()}
+    currencies = _salary_cues(cues).currencies
     found: list[Amount] = []
     for match in _AMOUNT.finditer(text):
         after = text[match.end() :]
         if _SCALE_WORDS.match(after) or _HOURLY.match(after):
             continue
         number = match.group("num")
-        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", number):
+        if _DOTTED_THOUSANDS.fullmatch(number):
             value = float(number.replace(".", ""))
         else:
             value = float(number.replace(",", ""))
@@ -97,20 +99,50 @@ def find_amounts(text: str, cues: Cues) -> list[Amount]:
     return resolved
 
 
+@dataclass(frozen=True)
+class _SalaryCues:
+    """The salary cues of one cue file, compiled once."""
+
+    currencies: dict[str, str]  # lower-case symbol or word -> ISO code
+    percentiles: list[tuple[str, re.Pattern[str]]]  # (figure kind, its cue), in order of priority
+    bounds: list[tuple[str, re.Pattern[str]]]  # (figure kind, its cue)
+    gate: LiteralGate  # rules out windows with no cue at all
+
+
+_CUE_KINDS = (
+    ("percentile90", "percentile90"),
+    ("percentile10", "percentile10"),
+    ("average", "average"),
+    ("median", "median"),
+    ("upper_bound", "max_value"),
+    ("lower_bound", "min_value"),
+)
+
+
+@lru_cache(maxsize=8)
+def _salary_cues(cues: Cues) -> _SalaryCues:
+    patterns = [(kind, cues.pattern("salaries", key)) for key, kind in _CUE_KINDS]
+    words = [w for key, _ in _CUE_KINDS for w in cues.pattern_words("salaries", key)]
+    return _SalaryCues(
+        currencies={k.lower(): v for k, v in cues.raw["salaries"]["currencies"].items()},
+        percentiles=patterns[:2],
+        bounds=patterns[2:],
+        gate=LiteralGate(words, ignore_case=True, whole_words=True),
+    )
+
+
 def _cue_before(window: str, cues: Cues) -> str | None:
     """Return the figure kind a cue in ``window`` (the text before an amount) names."""
+    compiled = _salary_cues(cues)
     lowered = window.lower()
-    for key in ("percentile90", "percentile10"):  # "Top 10%: Up to $X" is a percentile
-        if cues.pattern("salaries", key).search(lowered):
-            return key
+    if not compiled.gate.may_contain(lowered):
+        return None  # no cue word at all
+    for kind, pattern in compiled.percentiles:  # "Top 10%: Up to $X" is a percentile
+        if pattern.search(lowered):
+            return kind
     best: tuple[int, str] | None = None
-    for key, kind in (
-        ("average", "average"),
-        ("median", "median"),
-        ("upper_bound", "max_value"),
-        ("lower_bound", "min_value"),
-    ):
-        for match in cues.pattern("salaries", key).finditer(lowered):
+    for kind, pattern in compiled.bounds:
+        for match in pattern.finditer(lowered):
             # the nearest cue wins
             if best is None or match.end() > best[0]:
                 best = (match.end(), kind)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 _TRANSLATE = str.maketrans(
     {
@@ -30,8 +31,9 @@ _TRANSLATE = str.maketrans(
     }
 )
 # Characters dropped from the copy: apostrophes, dots between letters ("ph.d", "node.js"), and all
-# but the first of a run of spaces.
-_DROP = re.compile(r"'|(?<=[^\W_])\.(?=[^\W_])|(?<= ) +")
+# but the first of a run of spaces. Every branch opens with a literal character, so the regex
+# engine skips ahead to the next ``'``, ``.`` or space instead of trying every position.
+_DROP = re.compile(r"'|\.(?<=[^\W_]\.)(?=[^\W_])| (?<=  ) *")
 
 
 @dataclass(frozen=True)
@@ -65,19 +67,24 @@ def normalize(text: str) -> Normalized:
     11
     """
     lowered = _lower(text.translate(_TRANSLATE))
-    drops = [m.start() + k for m in _DROP.finditer(lowered) for k in range(m.end() - m.start())]
-    if not drops:
-        return Normalized(lowered, ())
+    if "'" not in lowered and "." not in lowered and "  " not in lowered:
+        return Normalized(lowered, ())  # nothing to drop (most short texts)
     pieces = []
+    shifted: list[int] = []
     previous = 0
-    for position in drops:
-        pieces.append(lowered[previous:position])
-        previous = position + 1
+    for match in _DROP.finditer(lowered):
+        start, end = match.span()
+        pieces.append(lowered[previous:start])
+        # each dropped character shifts the rest of the copy left by one
+        shifted.extend([start - len(shifted)] * (end - start))
+        previous = end
+    if not shifted:
+        return Normalized(lowered, ())
     pieces.append(lowered[previous:])
-    shifted = tuple(d - rank for rank, d in enumerate(drops))
-    return Normalized("".join(pieces), shifted)
+    return Normalized("".join(pieces), tuple(shifted))
 
 
+@lru_cache(maxsize=65536)
 def normalize_key(label: str) -> str:
     """Return the matching key of a label: its normalised form, trimmed.
 
