@@ -37,6 +37,7 @@ PACKAGES = [
     "pyvis",
     "click",
     "pyahocorasick",
+    "pyrudof",
     "pyshacl",
     "rdflib-endpoint",
     "spacy",

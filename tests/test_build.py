@@ -192,7 +192,7 @@ def test_validation_failure_leaves_the_previous_build(
     failing = ValidationReport(
         False, [Violation("urn:x", "urn:p", "broken on purpose", "Violation")]
     )
-    monkeypatch.setattr(mlkg.validate, "validate_graph", lambda graph: failing)
+    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data: failing)
     (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
     with pytest.raises(ValidationError, match="broken on purpose"):
         build([docs], built)

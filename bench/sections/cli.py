@@ -30,6 +30,7 @@ HEAVY = (
     "jinja2",
     "spacy",
     "numpy",
+    "pyrudof",
     "pyshacl",
     "ahocorasick",
     "rich",

@@ -21,12 +21,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlkg.documents import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, Document, read_documents
 from mlkg.errors import BuildError, BuildLockedError, ValidationError
 from mlkg.records import RELATIONS, Extraction
 from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE, write_store
+
+if TYPE_CHECKING:
+    from mlkg.graph import Row
 
 #: How many complete builds are kept next to the build folder.
 KEEP_BUILDS = 3
@@ -226,29 +229,15 @@ def _cache_key(document: Document, digest: str) -> str:
 def _cache_get(cache_dir: Path | None, document: Document, digest: str) -> Extraction | None:
     if cache_dir is None:
         return None
-    path = cache_dir / f"{_cache_key(document, digest)}.pickle"
-    try:
-        with path.open("rb") as handle:
-            value = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return None
+    value = _load_pickle(cache_dir / f"{_cache_key(document, digest)}.pickle")
     return value if isinstance(value, Extraction) else None
 
 
 def _cache_put(
     cache_dir: Path | None, document: Document, digest: str, extraction: Extraction
 ) -> None:
-    if cache_dir is None:
-        return
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        path = cache_dir / f"{_cache_key(document, digest)}.pickle"
-        temp = path.with_suffix(f".tmp-{os.getpid()}")
-        with temp.open("wb") as handle:
-            pickle.dump(extraction, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+    if cache_dir is not None:
+        _save_pickle(cache_dir / f"{_cache_key(document, digest)}.pickle", extraction)
 
 
 def build(
@@ -319,13 +308,13 @@ def build(
                 reasons = f"no document found in {where}; mlkg reads {suffixes} files"
             raise BuildError(f"no usable document ({reasons})")
 
-        from mlkg.graph import build_graph, serialize
+        from mlkg.graph import graph_triples, ntriples, turtle
 
-        graph = build_graph(documents, usable)
-        turtle = serialize(graph)
+        rows = graph_triples(documents, usable)
+        data = ntriples(rows)
         if validate:
-            _validate(graph, turtle, cache if use_cache else None)
-        _fill_summary(summary, graph, documents, usable)
+            _validate(data, cache if use_cache else None)
+        _fill_summary(summary, rows, documents, usable)
 
         try:
             builds.mkdir(exist_ok=True)
@@ -334,8 +323,8 @@ def build(
         except OSError as exc:
             raise BuildError(f"cannot write to {out.parent}: {exc.strerror or exc}") from exc
         try:
-            _write_file(staging / GRAPH_FILE, turtle)
-            write_store(staging / GRAPH_FILE, staging / STORE_DIR)
+            _write_file(staging / GRAPH_FILE, turtle(data))
+            write_store(data, staging / STORE_DIR)
             summary.seconds = round(time.perf_counter() - started, 3)
             _write_file(
                 staging / SUMMARY_FILE,
@@ -353,71 +342,83 @@ def build(
     return summary
 
 
-def _validate(graph: Any, turtle: bytes, cache_dir: Path | None) -> None:
-    """Check ``graph`` against the shapes, unless these very bytes passed these shapes before.
+def _validate(data: bytes, cache_dir: Path | None) -> None:
+    """Check the graph (N-Triples ``data``) against the SHACL shapes.
 
-    The same documents give the same bytes, so a rebuild of unchanged documents does not pay
-    for SHACL again. Raises :class:`ValidationError` with the report when the graph fails.
+    With a cache, only what changed since the last graph that passed is checked
+    (:func:`mlkg.validate.validate_changes`), so a rebuild after one changed document does not
+    pay for SHACL over the whole graph. Raises :class:`ValidationError` with the report when the
+    graph fails; the state of the last passed graph is then kept.
     """
-    import hashlib
-    from importlib.metadata import version
+    from mlkg.validate import CheckedGraph, validate_changes
 
-    from mlkg.resources import ontology_dir
-    from mlkg.validate import validate_graph
-
-    marker = None
-    if cache_dir is not None:
-        digest = hashlib.sha256(turtle)
-        digest.update((ontology_dir() / "shapes.ttl").read_bytes())
-        digest.update(version("pyshacl").encode())
-        marker = cache_dir / f"valid-{digest.hexdigest()}"
-        if marker.is_file():
-            return
-    result = validate_graph(graph)
-    if not result.conforms:
+    state_file = cache_dir / "shacl-state.pickle" if cache_dir is not None else None
+    previous = _load_pickle(state_file)
+    report, state = validate_changes(data, previous if isinstance(previous, CheckedGraph) else None)
+    if not report.conforms:
         raise ValidationError(
-            "the built graph breaks the SHACL shapes; nothing was written:\n" + result.summary()
+            "the built graph breaks the SHACL shapes; nothing was written:\n" + report.summary()
         )
-    if marker is not None:
-        with contextlib.suppress(OSError):
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
+    _save_pickle(state_file, state)
+
+
+def _load_pickle(path: Path | None) -> Any:
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        return None
+
+
+def _save_pickle(path: Path | None, value: Any) -> None:
+    """Write ``value`` to ``path`` atomically; a cache that cannot be written only costs time."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".tmp-{os.getpid()}")
+        with temp.open("wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+    except OSError:
+        pass
 
 
 def _fill_summary(
-    summary: BuildSummary, graph: Any, documents: list[Document], extractions: list[Extraction]
+    summary: BuildSummary, rows: list[Row], documents: list[Document], extractions: list[Extraction]
 ) -> None:
-    from rdflib import RDF, URIRef
-    from rdflib.namespace import SKOS
-
-    from mlkg.namespace import ONTOLOGY_IRI
+    from mlkg.graph import RDF_TYPE, SKOS
+    from mlkg.ids import ONTOLOGY_IRI
 
     classes: Counter[str] = Counter()
-    for _, cls in graph.subject_objects(RDF.type):
-        if str(cls).startswith(ONTOLOGY_IRI) and str(cls)[len(ONTOLOGY_IRI) :] not in (
-            "Document",
-            "Evidence",
-        ):
-            classes[str(cls)[len(ONTOLOGY_IRI) :]] += 1
-    summary.entities = dict(sorted(classes.items()))
     predicates: Counter[str] = Counter()
-    for _, predicate, _ in graph:
-        name = str(predicate)
-        if name.startswith(ONTOLOGY_IRI) and name[len(ONTOLOGY_IRI) :] in RELATIONS:
-            predicates[name[len(ONTOLOGY_IRI) :]] += 1
+    labels: dict[str, str] = {}
+    skip = {ONTOLOGY_IRI + "Document", ONTOLOGY_IRI + "Evidence"}
+    relations = {ONTOLOGY_IRI + name for name in RELATIONS}
+    pref_label = SKOS + "prefLabel"
+    for subject, predicate, _kind, obj, _extra in rows:
+        if predicate == RDF_TYPE:
+            if obj.startswith(ONTOLOGY_IRI) and obj not in skip:
+                classes[obj[len(ONTOLOGY_IRI) :]] += 1
+        elif predicate in relations:
+            predicates[predicate[len(ONTOLOGY_IRI) :]] += 1
+        elif predicate == pref_label:
+            labels[subject] = obj
+    summary.entities = dict(sorted(classes.items()))
     summary.facts = dict(sorted(predicates.items()))
     summary.salaries = sum(len(e.salaries) for e in extractions)
-    summary.triples = len(graph)
+    summary.triples = len(rows)
     summary.documents = []
     for document, extraction in zip(documents, extractions, strict=True):
         role = extraction.primary_role or ""
-        label = graph.value(URIRef(role), SKOS.prefLabel) if role else None
         summary.documents.append(
             {
                 "id": document.id,
                 "file": document.file_name,
                 "title": document.title,
-                "primary_role": str(label or ""),
+                "primary_role": labels.get(role, ""),
             }
         )
 

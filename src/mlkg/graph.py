@@ -1,41 +1,70 @@
 """Records to RDF: the only writer of instance triples.
 
-:func:`build_graph` merges the extractions of many documents into one :class:`rdflib.Graph`
-following ``docs/data-model.md``: one node per entity (labels merged), a direct triple per
-relation, a reified ``rdf:Statement`` per relation with its evidence (PROV-O), documents and
-salary distributions.
+:func:`graph_triples` merges the extractions of many documents into one set of triples following
+``docs/data-model.md``: one node per entity (labels merged), a direct triple per relation, a
+reified ``rdf:Statement`` per relation with its evidence (PROV-O), documents and salary
+distributions. Triples are plain tuples of strings (:data:`Row`), so a build never pays for
+rdflib term objects: they are sorted, written as N-Triples and handed to Oxigraph (Turtle file,
+store) and to the SHACL validator as bytes. :func:`build_graph` gives the same triples as an
+:class:`rdflib.Graph` for library users and tests.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from mlkg.documents import Document
-from mlkg.ids import document_iri, evidence_iri, fact_iri
+from mlkg.ids import ONTOLOGY_IRI, VOCABULARY_SCHEME_IRI, document_iri, evidence_iri, fact_iri
 from mlkg.records import Entity, Evidence, Extraction, Fact
 from mlkg.resources import ontology_dir
 
 if TYPE_CHECKING:
     from rdflib import Graph
 
+#: One triple: ``(subject, predicate, kind, object, extra)``. ``kind`` is ``"I"`` for an IRI
+#: object and ``"L"`` for a literal, whose ``extra`` is ``"language|datatype"`` (either part may
+#: be empty); IRIs have ``extra == ""``.
+Row = tuple[str, str, str, str, str]
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+PROV = "http://www.w3.org/ns/prov#"
+DCTERMS = "http://purl.org/dc/terms/"
+SCHEMA = "https://schema.org/"
+MLKG = ONTOLOGY_IRI
+
+RDF_TYPE = RDF + "type"
+_INTEGER = "|" + XSD + "integer"
+_EN = "en|"
+_PLAIN = "|"
+
 _QUALIFIER_RANK = {"minimum": 0, "typical": 1, "preferred": 2}
+_SALARY_PREDICATES = {
+    "min_value": SCHEMA + "minValue",
+    "max_value": SCHEMA + "maxValue",
+    "median": SCHEMA + "median",
+    "average": MLKG + "average",
+    "percentile10": SCHEMA + "percentile10",
+    "percentile90": SCHEMA + "percentile90",
+}
 
 
 def ontology_class_axioms() -> list[tuple[str, str]]:
     """Return the ``rdfs:subClassOf`` pairs between mlkg classes declared in ``mlkg.ttl``."""
-    from rdflib import Graph
-    from rdflib.namespace import RDFS
+    import pyoxigraph as ox
 
-    from mlkg.namespace import ONTOLOGY_IRI
-
-    ontology = Graph()
-    ontology.parse(ontology_dir() / "mlkg.ttl", format="turtle")
+    axioms = ox.parse(path=str(ontology_dir() / "mlkg.ttl"), format=ox.RdfFormat.TURTLE)
     return sorted(
-        (str(s), str(o))
-        for s, o in ontology.subject_objects(RDFS.subClassOf)
-        if str(s).startswith(ONTOLOGY_IRI)
+        (t.subject.value, t.object.value)
+        for t in axioms
+        if t.predicate.value == RDFS + "subClassOf"
+        and isinstance(t.subject, ox.NamedNode)
+        and isinstance(t.object, ox.NamedNode)
+        and t.subject.value.startswith(ONTOLOGY_IRI)
     )
 
 
@@ -61,38 +90,40 @@ def merge_entities(extractions: Sequence[Extraction]) -> dict[str, Entity]:
     return merged
 
 
-def build_graph(documents: Sequence[Document], extractions: Sequence[Extraction]) -> Graph:
-    """Return the RDF graph of the given documents and their extractions.
+def graph_triples(documents: Sequence[Document], extractions: Sequence[Extraction]) -> list[Row]:
+    """Return the triples of the given documents and their extractions, in no particular order.
 
-    ``documents[i]`` is the source of ``extractions[i]``. The graph holds the ontology's
-    ``rdfs:subClassOf`` axioms too, so ``rdf:type/rdfs:subClassOf*`` works on it alone.
+    ``documents[i]`` is the source of ``extractions[i]``. The triples hold the ontology's
+    ``rdfs:subClassOf`` axioms too, so ``rdf:type/rdfs:subClassOf*`` works on the graph alone.
     """
-    from rdflib import RDF, RDFS, Graph, Literal, URIRef
-    from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
+    rows: set[Row] = set()
+    add = rows.add
 
-    from mlkg.namespace import MLKG, SCHEMA, VOCABULARY_SCHEME
+    def iri(s: str, p: str, o: str) -> None:
+        add((s, p, "I", o, ""))
 
-    graph = Graph()
-    add = graph.add
+    def literal(s: str, p: str, value: str, extra: str = _PLAIN) -> None:
+        add((s, p, "L", value, extra))
+
     for sub, sup in ontology_class_axioms():
-        add((URIRef(sub), RDFS.subClassOf, URIRef(sup)))
+        iri(sub, RDFS + "subClassOf", sup)
 
     entities = merge_entities(extractions)
     mentioned: dict[str, set[str]] = defaultdict(set)
     facts: dict[tuple[str, str, str], list[Fact]] = defaultdict(list)
 
     for document, extraction in zip(documents, extractions, strict=True):
-        doc = URIRef(document_iri(document.id))
-        add((doc, RDF.type, MLKG.Document))
-        add((doc, RDF.type, PROV.Entity))
-        add((doc, DCTERMS.identifier, Literal(document.id)))
-        add((doc, DCTERMS.title, Literal(document.title or document.path.stem)))
-        add((doc, MLKG.fileName, Literal(document.file_name)))
-        add((doc, MLKG.sha256, Literal(document.sha256)))
+        doc = document_iri(document.id)
+        iri(doc, RDF_TYPE, MLKG + "Document")
+        iri(doc, RDF_TYPE, PROV + "Entity")
+        literal(doc, DCTERMS + "identifier", document.id)
+        literal(doc, DCTERMS + "title", document.title or document.path.stem)
+        literal(doc, MLKG + "fileName", document.file_name)
+        literal(doc, MLKG + "sha256", document.sha256)
         if document.origin:
-            add((doc, DCTERMS.source, Literal(document.origin)))
+            literal(doc, DCTERMS + "source", document.origin)
         if extraction.primary_role:
-            add((doc, MLKG.primaryRole, URIRef(extraction.primary_role)))
+            iri(doc, MLKG + "primaryRole", extraction.primary_role)
             mentioned[extraction.primary_role].add(document.id)
         for mention in extraction.mentions:
             mentioned[mention.iri].add(document.id)
@@ -101,141 +132,153 @@ def build_graph(documents: Sequence[Document], extractions: Sequence[Extraction]
             mentioned[fact.subject].add(document.id)
             mentioned[fact.object].add(document.id)
         for salary in extraction.salaries:
-            node = URIRef(salary.iri)
-            add((node, RDF.type, SCHEMA.MonetaryAmountDistribution))
-            add((node, SCHEMA.currency, Literal(salary.currency)))
+            node = salary.iri
+            iri(node, RDF_TYPE, SCHEMA + "MonetaryAmountDistribution")
+            literal(node, SCHEMA + "currency", salary.currency)
             for name, value in salary.figures().items():
-                predicate = {
-                    "min_value": SCHEMA.minValue,
-                    "max_value": SCHEMA.maxValue,
-                    "median": SCHEMA.median,
-                    "average": MLKG.average,
-                    "percentile10": SCHEMA.percentile10,
-                    "percentile90": SCHEMA.percentile90,
-                }[name]
-                add((node, predicate, Literal(value, datatype=XSD.integer)))
+                literal(node, _SALARY_PREDICATES[name], str(int(value)), _INTEGER)
             if salary.organization:
-                add((node, MLKG.organization, URIRef(salary.organization)))
+                iri(node, MLKG + "organization", salary.organization)
                 mentioned[salary.organization].add(document.id)
             if salary.year:
-                add((node, MLKG.year, Literal(salary.year, datatype=XSD.integer)))
-            add((node, MLKG.mentionedIn, doc))
+                literal(node, MLKG + "year", str(int(salary.year)), _INTEGER)
+            iri(node, MLKG + "mentionedIn", doc)
             fact = Fact(salary.role, "hasSalary", salary.iri, salary.evidence)
             facts[(salary.role, "hasSalary", salary.iri)].append(fact)
             mentioned[salary.role].add(document.id)
 
-    for iri, entity in sorted(entities.items()):
-        if iri not in mentioned:
+    for node, entity in entities.items():
+        if node not in mentioned:
             continue
-        node = URIRef(iri)
-        add((node, RDF.type, getattr(MLKG, entity.cls)))
-        add((node, SKOS.prefLabel, Literal(entity.label, lang="en")))
+        iri(node, RDF_TYPE, MLKG + entity.cls)
+        literal(node, SKOS + "prefLabel", entity.label, _EN)
         for alt in entity.alt_labels:
             if alt != entity.label:
-                add((node, SKOS.altLabel, Literal(alt, lang="en")))
+                literal(node, SKOS + "altLabel", alt, _EN)
         if entity.in_vocabulary:
-            add((node, SKOS.inScheme, VOCABULARY_SCHEME))
-        for document_id in sorted(mentioned[iri]):
-            add((node, MLKG.mentionedIn, URIRef(document_iri(document_id))))
+            iri(node, SKOS + "inScheme", VOCABULARY_SCHEME_IRI)
+        for document_id in mentioned[node]:
+            iri(node, MLKG + "mentionedIn", document_iri(document_id))
 
-    evidence_nodes: dict[Evidence, URIRef] = {}
-    for (subject, predicate_name, obj), stated in sorted(facts.items()):
-        s, o = URIRef(subject), URIRef(obj)
-        p = getattr(MLKG, predicate_name)
-        add((s, p, o))
-        node = URIRef(fact_iri(subject, str(p), obj))
-        add((node, RDF.type, RDF.Statement))
-        add((node, RDF.type, PROV.Entity))
-        add((node, RDF.subject, s))
-        add((node, RDF.predicate, p))
-        add((node, RDF.object, o))
-        qualifiers = sorted(
-            {f.qualifier for f in stated if f.qualifier}, key=lambda q: _QUALIFIER_RANK.get(q, 9)
-        )
+    evidence_nodes: set[Evidence] = set()
+    for (s, predicate_name, o), stated in facts.items():
+        p = MLKG + predicate_name
+        iri(s, p, o)
+        node = fact_iri(s, p, o)
+        iri(node, RDF_TYPE, RDF + "Statement")
+        iri(node, RDF_TYPE, PROV + "Entity")
+        iri(node, RDF + "subject", s)
+        iri(node, RDF + "predicate", p)
+        iri(node, RDF + "object", o)
+        qualifiers = [f.qualifier for f in stated if f.qualifier]
         if qualifiers:
-            add((node, MLKG.qualifier, Literal(qualifiers[0])))
-        years = sorted(
-            ((f.min_years, f.max_years) for f in stated if f.min_years is not None),
-            key=lambda pair: (pair[0] or 0, pair[1] if pair[1] is not None else 999),
-        )
+            strongest = min(qualifiers, key=lambda q: (_QUALIFIER_RANK.get(q, 9), q))
+            literal(node, MLKG + "qualifier", strongest)
+        years = [(f.min_years, f.max_years) for f in stated if f.min_years is not None]
         if years:
-            low, high = years[0]
-            add((node, MLKG.minYears, Literal(low, datatype=XSD.integer)))
+            low, high = min(
+                years, key=lambda pair: (pair[0] or 0, pair[1] if pair[1] is not None else 999)
+            )
+            literal(node, MLKG + "minYears", str(low), _INTEGER)
             if high is not None:
-                add((node, MLKG.maxYears, Literal(high, datatype=XSD.integer)))
-        for fact in sorted(stated, key=lambda f: f.evidence):
-            evidence = evidence_nodes.get(fact.evidence)
-            if evidence is None:
-                evidence = URIRef(evidence_iri(fact.evidence))
-                evidence_nodes[fact.evidence] = evidence
-                add((evidence, RDF.type, MLKG.Evidence))
-                add((evidence, RDF.type, PROV.Entity))
-                add((evidence, PROV.value, Literal(fact.evidence.text)))
-                add((evidence, MLKG.section, Literal(fact.evidence.section)))
-                add(
-                    (evidence, MLKG.startOffset, Literal(fact.evidence.start, datatype=XSD.integer))
-                )
-                add((evidence, MLKG.endOffset, Literal(fact.evidence.end, datatype=XSD.integer)))
-                add((evidence, PROV.wasQuotedFrom, URIRef(document_iri(fact.evidence.document_id))))
-            add((node, PROV.wasDerivedFrom, evidence))
+                literal(node, MLKG + "maxYears", str(high), _INTEGER)
+        for fact in stated:
+            evidence = evidence_iri(fact.evidence)
+            if fact.evidence not in evidence_nodes:
+                evidence_nodes.add(fact.evidence)
+                iri(evidence, RDF_TYPE, MLKG + "Evidence")
+                iri(evidence, RDF_TYPE, PROV + "Entity")
+                literal(evidence, PROV + "value", fact.evidence.text)
+                literal(evidence, MLKG + "section", fact.evidence.section)
+                literal(evidence, MLKG + "startOffset", str(fact.evidence.start), _INTEGER)
+                literal(evidence, MLKG + "endOffset", str(fact.evidence.end), _INTEGER)
+                iri(evidence, PROV + "wasQuotedFrom", document_iri(fact.evidence.document_id))
+            iri(node, PROV + "wasDerivedFrom", evidence)
+    return list(rows)
+
+
+_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r"}
+_ESCAPES.update({code: f"\\u{code:04X}" for code in range(0x20) if code not in _ESCAPES})
+
+
+def ntriples(rows: Iterable[Row]) -> bytes:
+    """Return ``rows`` as N-Triples (UTF-8), one line per row, lines sorted.
+
+    Sorted lines keep each subject's triples together (``>`` ends every IRI), and the same rows
+    always give the same bytes.
+
+    Examples
+    --------
+    >>> ntriples([("http://a", "http://b", "L", 'say "hi"', "en|")])
+    b'<http://a> <http://b> "say \\\\"hi\\\\""@en .\\n'
+    """
+    lines = []
+    for s, p, kind, o, extra in rows:
+        if kind == "I":
+            lines.append(f"<{s}> <{p}> <{o}> .\n")
+            continue
+        language, _, datatype = extra.partition("|")
+        text = o.translate(_ESCAPES)
+        if language:
+            lines.append(f'<{s}> <{p}> "{text}"@{language} .\n')
+        elif datatype:
+            lines.append(f'<{s}> <{p}> "{text}"^^<{datatype}> .\n')
+        else:
+            lines.append(f'<{s}> <{p}> "{text}" .\n')
+    lines.sort()
+    return "".join(lines).encode("utf-8")
+
+
+def build_graph(documents: Sequence[Document], extractions: Sequence[Extraction]) -> Graph:
+    """Return the RDF graph of the given documents and their extractions as an rdflib graph.
+
+    The same triples as :func:`graph_triples`; the build itself never makes this object.
+    """
+    from rdflib import Graph
+
+    graph = Graph()
+    graph.parse(data=ntriples(graph_triples(documents, extractions)), format="nt")
     return graph
 
 
-def serialize(graph: Graph) -> bytes:
-    """Return ``graph`` as Turtle, triples sorted, so the same input always gives the same bytes.
+def rows_of(graph: Graph) -> list[Row]:
+    """Return the rows of an rdflib graph (the inverse of :func:`build_graph`)."""
+    from rdflib import Literal
 
-    Serialised by Oxigraph (rdflib's sorted ``longturtle`` writer took 1 s on the seed graph,
-    this takes 0.2 s); one prefix per kind of instance IRI keeps the file readable.
+    rows = []
+    for s, p, o in graph:
+        if isinstance(o, Literal):
+            rows.append((str(s), str(p), "L", str(o), f"{o.language or ''}|{o.datatype or ''}"))
+        else:
+            rows.append((str(s), str(p), "I", str(o), ""))
+    return rows
+
+
+def serialize(graph: Graph) -> bytes:
+    """Return ``graph`` as Turtle, triples sorted, so the same input always gives the same bytes."""
+    return turtle(ntriples(rows_of(graph)))
+
+
+def turtle(data: bytes) -> bytes:
+    """Return N-Triples ``data`` (from :func:`ntriples`) as Turtle, triples in the same order.
+
+    Written by Oxigraph (rdflib's sorted ``longturtle`` writer took 1 s on the seed graph); one
+    prefix per kind of instance IRI keeps the file readable. Same rows, same bytes.
     """
     import pyoxigraph as ox
-    from rdflib import BNode, Literal, URIRef
 
     from mlkg.ids import ID_BASE, KIND_OF_CLASS
-    from mlkg.namespace import ONTOLOGY_IRI
 
-    cache: dict[object, object] = {}
-
-    def convert(term: object) -> object:
-        found = cache.get(term)
-        if found is not None:
-            return found
-        if isinstance(term, URIRef):
-            value: object = ox.NamedNode(str(term))
-        elif isinstance(term, Literal):
-            if term.language:
-                value = ox.Literal(str(term), language=term.language)
-            elif term.datatype:
-                value = ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-            else:
-                value = ox.Literal(str(term))
-        elif isinstance(term, BNode):
-            value = ox.BlankNode(str(term))
-        else:
-            raise TypeError(f"not an RDF term: {term!r}")
-        cache[term] = value
-        return value
-
-    def key(triple: tuple[object, object, object]) -> tuple[str, ...]:
-        s, p, o = triple
-        kind = "L" if isinstance(o, Literal) else "I"
-        extra = ""
-        if isinstance(o, Literal):
-            extra = f"{o.language or ''}|{o.datatype or ''}"
-        return (str(s), str(p), kind, str(o), extra)
-
-    triples = [
-        ox.Triple(convert(s), convert(p), convert(o))  # type: ignore[arg-type]
-        for s, p, o in sorted(graph, key=key)
-    ]
+    triples = ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
     prefixes = {
         "mlkg": ONTOLOGY_IRI,
-        "skos": "http://www.w3.org/2004/02/skos/core#",
-        "schema": "https://schema.org/",
-        "prov": "http://www.w3.org/ns/prov#",
-        "dcterms": "http://purl.org/dc/terms/",
-        "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "skos": SKOS,
+        "schema": SCHEMA,
+        "prov": PROV,
+        "dcterms": DCTERMS,
+        "rdf": RDF,
+        "rdfs": RDFS,
+        "xsd": XSD,
     }
     for kind in sorted({*KIND_OF_CLASS.values(), "document", "evidence", "fact", "salary"}):
         prefixes[kind] = f"{ID_BASE}{kind}/"

@@ -9,10 +9,15 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 from mlkg.records import Evidence
 
 ID_BASE = "https://w3id.org/mlkg/id/"
+#: The ontology's namespace (``mlkg:``); also :data:`mlkg.namespace.ONTOLOGY_IRI`.
+ONTOLOGY_IRI = "https://w3id.org/mlkg/ontology#"
+#: The SKOS concept scheme of the known terms.
+VOCABULARY_SCHEME_IRI = "https://w3id.org/mlkg/vocabulary"
 
 #: IRI path segment ("kind") for each mlkg class.
 KIND_OF_CLASS = {
@@ -35,8 +40,11 @@ _NON_SLUG = re.compile(r"[^a-z0-9]+")
 _MAX_SLUG = 80
 
 
+@lru_cache(maxsize=1 << 16)
 def slugify(label: str) -> str:
     """Return a stable, lower-case ASCII slug for ``label`` (never empty).
+
+    Cached: a build asks for the same few thousand slugs (documents, labels) again and again.
 
     Examples
     --------

@@ -11,9 +11,11 @@ from __future__ import annotations
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DefinedNamespace
 
-ONTOLOGY_IRI = "https://w3id.org/mlkg/ontology#"
-ID_IRI = "https://w3id.org/mlkg/id/"
-VOCABULARY_SCHEME = URIRef("https://w3id.org/mlkg/vocabulary")
+from mlkg.ids import ID_BASE, VOCABULARY_SCHEME_IRI
+from mlkg.ids import ONTOLOGY_IRI as ONTOLOGY_IRI
+
+ID_IRI = ID_BASE
+VOCABULARY_SCHEME = URIRef(VOCABULARY_SCHEME_IRI)
 
 MLKGID = Namespace(ID_IRI)
 SCHEMA = Namespace("https://schema.org/")

@@ -14,6 +14,7 @@ from mlkg.errors import GraphNotFoundError, StoreError
 from mlkg.resources import default_build_dir
 
 if TYPE_CHECKING:
+    import pyoxigraph
     from rdflib import Graph
 
 GRAPH_FILE = "mlkg.ttl"
@@ -43,24 +44,34 @@ def open_graph(graph_dir: Path | str | None = None) -> Graph:
     >>> len(g) > 0  # doctest: +SKIP
     True
     """
-    import pyoxigraph
     from oxrdflib import OxigraphStore
     from rdflib import Graph
     from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+    inner = open_store(graph_dir)
+    graph = Graph(store=OxigraphStore(store=inner), identifier=DATASET_DEFAULT_GRAPH_ID)
+    _bind_prefixes(graph)
+    return graph
+
+
+def open_store(graph_dir: Path | str | None = None) -> pyoxigraph.Store:
+    """Return the Oxigraph store of a build, opened read-only.
+
+    Raises :class:`GraphNotFoundError` without a build and :class:`StoreError` when the store
+    cannot be opened (damaged, or not an Oxigraph store).
+    """
+    import pyoxigraph
 
     path = resolve_build_dir(graph_dir)
     # Open the build the link points to now, so a rebuild that swaps the link cannot hand
     # RocksDB files of two different builds.
     real = path.resolve() / STORE_DIR
     try:
-        inner = pyoxigraph.Store.read_only(str(real))
+        return pyoxigraph.Store.read_only(str(real))
     except (OSError, RuntimeError, ValueError) as exc:
         raise StoreError(
             f"cannot open the store in {path / STORE_DIR}: {exc}; rebuild with `mlkg build`"
         ) from exc
-    graph = Graph(store=OxigraphStore(store=inner), identifier=DATASET_DEFAULT_GRAPH_ID)
-    _bind_prefixes(graph)
-    return graph
 
 
 def memory_graph(turtle_file: Path | str) -> Graph:
@@ -77,12 +88,18 @@ def memory_graph(turtle_file: Path | str) -> Graph:
     return graph
 
 
-def write_store(turtle_file: Path, store_dir: Path) -> int:
-    """Bulk-load ``turtle_file`` into a new Oxigraph store at ``store_dir``; return its size."""
+def write_store(source: Path | bytes, store_dir: Path) -> int:
+    """Bulk-load a new Oxigraph store at ``store_dir``; return its size.
+
+    ``source`` is a Turtle file, or the graph as N-Triples bytes (what a build holds).
+    """
     import pyoxigraph
 
     store = pyoxigraph.Store(str(store_dir))
-    store.bulk_load(path=str(turtle_file), format=pyoxigraph.RdfFormat.TURTLE)
+    if isinstance(source, bytes):
+        store.bulk_load(source, format=pyoxigraph.RdfFormat.N_TRIPLES)
+    else:
+        store.bulk_load(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
     store.optimize()
     count = len(store)
     store.flush()

@@ -185,10 +185,9 @@ def explain(role: str, graph_dir: Path | None, store_url: str | None, fmt: str) 
 def validate(graph_dir: Path | None) -> None:
     """Check a build against the SHACL shapes; exit 1 when it does not conform."""
     from mlkg.errors import ValidationError
-    from mlkg.store import open_graph
-    from mlkg.validate import validate_graph
+    from mlkg.validate import validate_build
 
-    report = validate_graph(open_graph(graph_dir))
+    report = validate_build(graph_dir)
     if not report.conforms:
         raise ValidationError("the graph does not conform:\n" + report.summary(limit=50))
     click.echo("The graph conforms to the SHACL shapes.")

@@ -1,0 +1,180 @@
+"""SHACL checks of built graphs (mlkg.validate): the engine, and the incremental check.
+
+The incremental check (:func:`mlkg.validate.validate_changes`) must give the verdict of a whole
+check. It may, because every shape looks at most one step from its focus node; the first test
+keeps ``ontology/shapes.ttl`` that way, the others compare both checks on broken graphs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlkg.graph import ntriples, rows_of
+from mlkg.validate import (
+    CheckedGraph,
+    ValidationReport,
+    validate_changes,
+    validate_data,
+)
+
+SH = "http://www.w3.org/ns/shacl#"
+MLKG = "https://w3id.org/mlkg/ontology#"
+ID = "https://w3id.org/mlkg/id/"
+
+
+def sorted_ntriples(path: Path) -> bytes:
+    from rdflib import Graph
+
+    return ntriples(rows_of(Graph().parse(path, format="turtle")))
+
+
+CLEAN = sorted_ntriples(Path(__file__).parent / "fixtures" / "small-graph.ttl")
+CLEAN_LINES = CLEAN.splitlines(keepends=True)
+
+
+@pytest.fixture(scope="module")
+def clean() -> bytes:
+    return CLEAN
+
+
+@pytest.fixture(scope="module")
+def clean_state(clean: bytes) -> CheckedGraph:
+    report, state = validate_changes(clean, None)
+    assert report.conforms, report.summary()
+    return state
+
+
+def focus_of(report: ValidationReport) -> set[tuple[str, str, str]]:
+    return {(v.focus, v.path, v.message) for v in report.violations}
+
+
+def test_every_shape_looks_one_step_from_its_focus_node() -> None:
+    """What makes the incremental check exact: simple paths, no nested node shapes."""
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import SH as SHNS
+
+    from mlkg.validate import shapes_file
+
+    shapes = Graph().parse(shapes_file(), format="turtle")
+    for path in shapes.objects(None, SHNS.path):
+        assert isinstance(path, URIRef), f"sh:path {path!r} is not a single predicate"
+    for forbidden in ("node", "qualifiedValueShape", "equals", "disjoint", "closed"):
+        assert not list(shapes.subject_objects(URIRef(SH + forbidden))), forbidden
+    # SPARQL constraints scan every instance from one target node and read its own triples.
+    for shape, _ in shapes.subject_objects(SHNS.sparql):
+        assert list(shapes.objects(shape, SHNS.targetNode)), shape
+        assert not list(shapes.objects(shape, SHNS.targetClass)), shape
+
+
+def test_an_unchanged_graph_is_not_checked_again(
+    clean: bytes, clean_state: CheckedGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlkg.validate
+
+    calls: list[int] = []
+    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data: calls.append(len(data)))
+    report, state = validate_changes(clean, clean_state)
+    assert report.conforms and calls == []
+    assert state.nodes == clean_state.nodes
+
+
+def test_a_changed_node_is_checked_with_its_neighbours_only(
+    clean: bytes, clean_state: CheckedGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlkg.validate
+
+    line = next(x for x in clean.splitlines(keepends=True) if b"prefLabel" in x)
+    changed = clean.replace(line, line.replace(b'"@en', b' (renamed)"@en'))
+    sizes: list[int] = []
+    real = mlkg.validate.validate_data
+
+    def spy(data: bytes) -> ValidationReport:
+        sizes.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(mlkg.validate, "validate_data", spy)
+    report, _ = validate_changes(changed, clean_state)
+    assert report.conforms
+    assert sizes and sizes[0] < len(changed) / 2
+
+
+def test_a_stale_state_means_a_whole_check(clean: bytes, clean_state: CheckedGraph) -> None:
+    stale = CheckedGraph("another shapes file", clean_state.nodes, clean_state.types)
+    broken = clean.replace(b'"@en .', b'"@de .', 1)
+    report, state = validate_changes(broken, stale)
+    assert not report.conforms
+    assert state.salt == clean_state.salt
+
+
+BREAKS = {
+    "label in another language": lambda data: data.replace(b'"@en .', b'"@de .', 1),
+    "skill loses its type (the roles requiring it break)": lambda data: b"".join(
+        line
+        for line in data.splitlines(keepends=True)
+        if not (line.startswith(b"<" + ID.encode() + b"skill/") and b"#type>" in line)
+    ),
+    "document loses its identifier": lambda data: b"".join(
+        line for line in data.splitlines(keepends=True) if b"/terms/identifier>" not in line
+    ),
+    "salary figures swapped": lambda data: (
+        data.replace(b"<https://schema.org/minValue>", b"<https://schema.org/tmp>")
+        .replace(b"<https://schema.org/maxValue>", b"<https://schema.org/minValue>")
+        .replace(b"<https://schema.org/tmp>", b"<https://schema.org/maxValue>")
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BREAKS))
+def test_incremental_check_finds_what_a_whole_check_finds(
+    clean: bytes, clean_state: CheckedGraph, name: str
+) -> None:
+    broken = ntriples_sorted(BREAKS[name](clean))
+    assert broken != clean
+    whole = validate_data(broken)
+    incremental, _ = validate_changes(broken, clean_state)
+    assert not whole.conforms, name
+    assert incremental.conforms == whole.conforms
+    assert focus_of(incremental) == focus_of(whole)
+
+
+def ntriples_sorted(data: bytes) -> bytes:
+    return b"".join(sorted(data.splitlines(keepends=True)))
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    dropped=st.sets(st.integers(0, len(CLEAN_LINES) - 1), max_size=4),
+    relabelled=st.sets(st.integers(0, len(CLEAN_LINES) - 1), max_size=2),
+)
+def test_incremental_verdict_equals_whole_verdict_after_random_edits(
+    clean_state: CheckedGraph, dropped: set[int], relabelled: set[int]
+) -> None:
+    """Drop lines, or move a label to another language, at random: both checks agree."""
+    edited = []
+    for i, line in enumerate(CLEAN_LINES):
+        if i in dropped:
+            continue
+        if i in relabelled and line.endswith(b'"@en .\n'):
+            line = line.replace(b'"@en .', b'"@fr .')
+        edited.append(line)
+    broken = ntriples_sorted(b"".join(edited))
+    whole = validate_data(broken)
+    incremental, _ = validate_changes(broken, clean_state)
+    assert incremental.conforms == whole.conforms
+    instance = {v for v in focus_of(whole) if v[0].startswith(ID)}
+    assert {v for v in focus_of(incremental) if v[0].startswith(ID)} == instance
+
+
+def test_bad_data_is_one_error(tmp_path: Path) -> None:
+    from mlkg.errors import MlkgError
+
+    with pytest.raises(MlkgError, match="SHACL validation could not run"):
+        validate_data(b"<not an iri> <b> <c> .\n")
