@@ -128,17 +128,22 @@ BREAKS = {
 }
 
 
+@pytest.mark.parametrize("chunk", [100, 20_000])
 @pytest.mark.parametrize("name", sorted(BREAKS))
 def test_incremental_check_finds_what_a_whole_check_finds(
-    clean: bytes, clean_state: CheckedGraph, name: str
+    clean: bytes, clean_state: CheckedGraph, name: str, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import mlkg.validate
+
+    monkeypatch.setattr(mlkg.validate, "CHUNK_LINES", chunk)
     broken = ntriples_sorted(BREAKS[name](clean))
     assert broken != clean
     whole = validate_data(broken)
     incremental, _ = validate_changes(broken, clean_state)
+    chunked, _ = validate_changes(broken, None)
     assert not whole.conforms, name
-    assert incremental.conforms == whole.conforms
-    assert focus_of(incremental) == focus_of(whole)
+    assert incremental.conforms == chunked.conforms == whole.conforms
+    assert focus_of(incremental) == focus_of(chunked) == focus_of(whole)
 
 
 def ntriples_sorted(data: bytes) -> bytes:
@@ -146,18 +151,31 @@ def ntriples_sorted(data: bytes) -> bytes:
 
 
 @settings(
-    max_examples=50,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     dropped=st.sets(st.integers(0, len(CLEAN_LINES) - 1), max_size=4),
     relabelled=st.sets(st.integers(0, len(CLEAN_LINES) - 1), max_size=2),
+    chunk=st.sampled_from([120, 20_000]),
 )
 def test_incremental_verdict_equals_whole_verdict_after_random_edits(
+    clean_state: CheckedGraph, dropped: set[int], relabelled: set[int], chunk: int
+) -> None:
+    """Drop lines, or move a label to another language, at random: the checks agree."""
+    import mlkg.validate
+
+    default, mlkg.validate.CHUNK_LINES = mlkg.validate.CHUNK_LINES, chunk
+    try:
+        _compare_after_edits(clean_state, dropped, relabelled)
+    finally:
+        mlkg.validate.CHUNK_LINES = default
+
+
+def _compare_after_edits(
     clean_state: CheckedGraph, dropped: set[int], relabelled: set[int]
 ) -> None:
-    """Drop lines, or move a label to another language, at random: both checks agree."""
     edited = []
     for i, line in enumerate(CLEAN_LINES):
         if i in dropped:
@@ -168,9 +186,11 @@ def test_incremental_verdict_equals_whole_verdict_after_random_edits(
     broken = ntriples_sorted(b"".join(edited))
     whole = validate_data(broken)
     incremental, _ = validate_changes(broken, clean_state)
-    assert incremental.conforms == whole.conforms
+    chunked, _ = validate_changes(broken, None)
+    assert incremental.conforms == chunked.conforms == whole.conforms
     instance = {v for v in focus_of(whole) if v[0].startswith(ID)}
     assert {v for v in focus_of(incremental) if v[0].startswith(ID)} == instance
+    assert {v for v in focus_of(chunked) if v[0].startswith(ID)} == instance
 
 
 def test_bad_data_is_one_error(tmp_path: Path) -> None:

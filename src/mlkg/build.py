@@ -313,7 +313,7 @@ def build(
         rows = graph_triples(documents, usable)
         data = ntriples(rows)
         if validate:
-            _validate(data, cache if use_cache else None)
+            _validate(data, cache if use_cache else None, jobs)
         _fill_summary(summary, rows, documents, usable)
 
         try:
@@ -342,7 +342,7 @@ def build(
     return summary
 
 
-def _validate(data: bytes, cache_dir: Path | None) -> None:
+def _validate(data: bytes, cache_dir: Path | None, jobs: int) -> None:
     """Check the graph (N-Triples ``data``) against the SHACL shapes.
 
     With a cache, only what changed since the last graph that passed is checked
@@ -354,7 +354,8 @@ def _validate(data: bytes, cache_dir: Path | None) -> None:
 
     state_file = cache_dir / "shacl-state.pickle" if cache_dir is not None else None
     previous = _load_pickle(state_file)
-    report, state = validate_changes(data, previous if isinstance(previous, CheckedGraph) else None)
+    usable = previous if isinstance(previous, CheckedGraph) else None
+    report, state = validate_changes(data, usable, jobs=jobs)
     if not report.conforms:
         raise ValidationError(
             "the built graph breaks the SHACL shapes; nothing was written:\n" + report.summary()
