@@ -106,13 +106,17 @@ _FROM_LEAD = re.compile(r"\s*from\s+(an?\s+|the\s+)?", re.I)
 _CLAUSE_MARK = re.compile(r"[,;.]")
 # Classes whose unknown names enumerations can introduce.
 _DISCOVERABLE = ("ProgrammingLanguage", "Tool", "Venue", "Organization")
-_GENERIC = re.compile(
-    r"\b(skills?|experience|knowledge|understanding|ability|abilities|proficiency|expertise|"
-    r"familiarity|strong|excellent|good|various|other|related|etc|others|similar|tools?|"
-    r"frameworks?|libraries|library|languages?|platforms?|systems?|methods?|techniques?|"
-    r"models?|data|research|the|a|an|our|their|your|years?|degree|field|areas?)\b",
-    re.I,
+# Words that make an enumerated item or a name generic ("strong skills", "The Data Labs").
+_GENERIC_WORDS = (
+    *("skill", "skills", "experience", "knowledge", "understanding", "ability", "abilities"),
+    *("proficiency", "expertise", "familiarity", "strong", "excellent", "good", "various"),
+    *("other", "related", "etc", "others", "similar", "tool", "tools", "framework", "frameworks"),
+    *("libraries", "library", "language", "languages", "platform", "platforms", "system"),
+    *("systems", "method", "methods", "technique", "techniques", "model", "models", "data"),
+    *("research", "the", "a", "an", "our", "their", "your", "year", "years", "degree", "field"),
+    *("area", "areas"),
 )
+_GENERIC = re.compile(r"\b(" + "|".join(_GENERIC_WORDS) + r")\b", re.I)
 
 
 @dataclass
@@ -221,7 +225,12 @@ class Extractor:
         # the head nouns anywhere in a text (even inside a word: the 40 characters before a list
         # may begin inside one), and as whole words in a given text
         self._list_head_gate = LiteralGate(head_words, ignore_case=True)
-        self._list_head_word_gate = LiteralGate(head_words, ignore_case=True, whole_words=True)
+        self._list_head_gates = {
+            cls: LiteralGate(words, ignore_case=True, whole_words=True)
+            for cls, words in self.cues.raw.get("lists", {}).items()
+            if isinstance(words, list)
+        }
+        self._generic_gate = LiteralGate(_GENERIC_WORDS, ignore_case=True, whole_words=True)
         self._degree_kinds = [
             (kind, self.cues.pattern("degrees", kind))
             for kind in ("preferred", "typical", "minimum")
@@ -243,6 +252,15 @@ class Extractor:
         heads = "|".join(re.escape(s) for s in self.cues.words("venues", "name_heads"))
         self._venue_gate = LiteralGate(
             self.cues.words("venues", "name_heads"), ignore_case=False, whole_words=True
+        )
+        name_words = [
+            self.cues.words("organizations", "suffixes"),
+            self.cues.words("venues", "name_heads"),
+        ]
+        self._name_gate = LiteralGate(  # either of the two above (an empty list rules nothing out)
+            [w for words in name_words for w in words] if all(name_words) else [],
+            ignore_case=False,
+            whole_words=True,
         )
         self._venue_name = re.compile(
             rf"(?<![\w-])((?:{name}[ \t]+){{0,3}}(?:{heads})(?:[ \t]+(?:of|on|in|for)"
@@ -304,6 +322,12 @@ class _Run:
         sentences = [s for b in blocks for s in split_sentences(b)]
         self.sentences = sentences
         self.sentence_starts = [s.start for s in sentences]
+        # True when every sentence's text is the document's text at its offsets (as parse_blocks
+        # makes them, but for headings whose text the regexes trimmed of odd spaces)
+        self.aligned = all(
+            self.doc.text.startswith(s.text, s.start) and len(s.text) == s.end - s.start
+            for s in sentences
+        )
         infos = self._scan(sentences)
         self._find_aliases(infos)
         primary = self._primary_role(infos)
@@ -334,9 +358,15 @@ class _Run:
             i = bisect_right(starts, match.start) - 1
             if i >= 0 and match.end <= sentences[i].end:
                 buckets[i].append(match)
+        # Whether each sentence may hold a role's head noun, a list's head noun, the suffix of an
+        # organisation's name or the head of a venue's: one pass over the document for each
+        # (None when sentence texts are not plain slices of the document: asked per sentence).
+        heads = self._gate_flags(self.x.roles.head_gate)
+        list_heads = self._gate_flags(self.x._list_head_gate)
+        names = self._gate_flags(self.x._name_gate)
         infos = []
         find_roles = self.x.roles.find
-        for sentence, found in zip(sentences, buckets, strict=True):
+        for index, (sentence, found) in enumerate(zip(sentences, buckets, strict=True)):
             role_matches: list[Match] = []  # matches naming a role (and maybe more)
             others: list[Match] = []  # matches naming something else (and maybe a role)
             for match in found:
@@ -347,14 +377,23 @@ class _Run:
                     role_matches.append(match)
                 if not _only_roles(match.terms):
                     others.append(match)
-            roles = find_roles(sentence.text, sentence.start, role_matches)
+            roles = find_roles(
+                sentence.text,
+                sentence.start,
+                role_matches,
+                head_possible=heads[index] if heads else None,
+            )
             if roles and others:
                 others = [m for m in others if not _inside_a_role(m, roles)]
             if others:
                 others = self._disambiguate(sentence, others)
-            discovered = self._discover(sentence, others, roles)
+            discovered = self._discover(
+                sentence, others, roles, list_heads[index] if list_heads else None
+            )
             others.extend(discovered)
-            organizations = self._discover_organizations(sentence, others, roles)
+            organizations = self._discover_organizations(
+                sentence, others, roles, names[index] if names else None
+            )
             if organizations:  # a name's words are not separate terms: "Bureau of Labor Statistics"
                 others = [
                     m
@@ -366,6 +405,12 @@ class _Run:
                 others.sort(key=_match_start)
             infos.append(_SentenceInfo(sentence, others, roles))
         return infos
+
+    def _gate_flags(self, gate: LiteralGate) -> list[bool] | None:
+        """Return ``gate.may_contain(sentence.text)`` for every sentence, from one pass."""
+        if not self.aligned:
+            return None
+        return gate.may_contain_spans(self.doc.text, [(s.start, s.end) for s in self.sentences])
 
     def _previous_text(self, sentence: Sentence) -> str:
         """Return the two sentences before ``sentence``: context for ambiguous names."""
@@ -492,27 +537,36 @@ class _Run:
         return False
 
     def _discover(
-        self, sentence: Sentence, known: list[Match], roles: list[RoleSpan]
+        self,
+        sentence: Sentence,
+        known: list[Match],
+        roles: list[RoleSpan],
+        head_possible: bool | None = None,
     ) -> list[Match]:
-        """Find unknown tools, languages and venues named in enumerations."""
+        """Find unknown tools, languages and venues named in enumerations.
+
+        ``head_possible`` is ``_list_head_gate.may_contain(sentence.text)`` if known.
+        """
         text = sentence.text
         if "," not in text and " or " not in text and " and " not in text and ":" not in text:
             return []  # no enumeration and no "Head: item" line
         # An item gets the class of the list's head noun ("languages: ..."), else of two or more
         # known siblings of one class.
         siblings_possible = _two_of_a_discoverable_class(known)
-        if not siblings_possible and not self.x._list_head_gate.may_contain(text):
-            return []  # no head noun and no two known siblings: no class to give
+        if not siblings_possible:
+            if head_possible is None:
+                head_possible = self.x._list_head_gate.may_contain(text)
+            if not head_possible:
+                return []  # no head noun and no two known siblings: no class to give
         found: list[Match] = []
         taken: list[tuple[int, int]] | None = None  # spans already named (built when needed)
         for start_match in _list_starts(text):
             before = text[max(0, start_match.start() - 40) : start_match.start() + 1]
             head_class = None
-            if self.x._list_head_word_gate.may_contain(before):
-                for cls, pattern in self.x._list_heads.items():
-                    if pattern.search(before):
-                        head_class = cls
-                        break
+            for cls, pattern in self.x._list_heads.items():
+                if self.x._list_head_gates[cls].may_contain(before) and pattern.search(before):
+                    head_class = cls
+                    break
             if head_class is None and not siblings_possible:
                 continue  # no class to give
             if head_class is not None and head_class not in _DISCOVERABLE:
@@ -546,17 +600,19 @@ class _Run:
             for piece, start in items:
                 piece = piece.strip().strip("\"'()[]")
                 start = self.doc.text.find(piece, start) if piece else -1
-                lower_name = (
-                    cls != head_class and _LOWER_NAME.match(piece) is not None and cls == "Tool"
-                )
-                if start < 0 or not (_NAME.match(piece) or lower_name) or _GENERIC.search(piece):
-                    continue
-                if not _TWO_LETTERS.search(piece):
+                if start < 0:
                     continue
                 end = start + len(piece)
                 if taken is None:
                     taken = [(m.start, m.end) for m in known] + [(r.start, r.end) for r in roles]
                 if any(s < end and start < e for s, e in taken):
+                    continue  # already named (most items of a list are known)
+                lower_name = (
+                    cls != head_class and _LOWER_NAME.match(piece) is not None and cls == "Tool"
+                )
+                if not (_NAME.match(piece) or lower_name) or not _TWO_LETTERS.search(piece):
+                    continue
+                if self.x._generic_gate.may_contain(piece) and _GENERIC.search(piece):
                     continue
                 if cls == "Venue" and not _VENUE_ACRONYM.fullmatch(piece):
                     continue  # venues: acronyms such as "AISTATS", "CoRL"
@@ -569,10 +625,21 @@ class _Run:
         return found
 
     def _discover_organizations(
-        self, sentence: Sentence, known: list[Match], roles: list[RoleSpan]
+        self,
+        sentence: Sentence,
+        known: list[Match],
+        roles: list[RoleSpan],
+        name_possible: bool | None = None,
     ) -> list[Match]:
-        """Find organisations by the form of their names ("World Economic Forum", "X GmbH")."""
+        """Find organisations by the form of their names ("World Economic Forum", "X GmbH").
+
+        ``name_possible`` is ``_name_gate.may_contain(sentence.text)`` if known.
+        """
         text = sentence.text
+        if name_possible is None:
+            name_possible = self.x._name_gate.may_contain(text)
+        if not name_possible:
+            return []  # neither an organisation's suffix nor a venue's head: the usual case
         candidates = []
         if self.x._org_gate.may_contain(text):  # no name can end without a suffix ("Labs")
             candidates += [("Organization", m) for m in self.x._org_name.finditer(text)]
@@ -587,7 +654,10 @@ class _Run:
         for cls, match in candidates:
             name = _LEADING_ARTICLE.sub("", match.group(1)).strip()
             name = _TRAILING_JOINER.sub("", name).rstrip(".")
-            if len(name.split()) < 2 or _GENERIC.search(name.split()[0]):
+            words = name.split()
+            if len(words) < 2 or (
+                self.x._generic_gate.may_contain(words[0]) and _GENERIC.search(words[0])
+            ):
                 continue
             if sentence.block.kind in ("heading", "label") and not self.x._legal_suffix.search(
                 name
@@ -616,8 +686,9 @@ class _Run:
                 else:  # discovered
                     entities[iri] = Entity(iri, term.cls, term.label, (), False)
             mentions.append(Mention(iri, document_id, match.start, match.end, match.surface))
-        for span, iri in self._sentence_roles(info):
-            mentions.append(Mention(iri, document_id, span.start, span.end, span.surface))
+        if info.roles:
+            for span, iri in self._sentence_roles(info):
+                mentions.append(Mention(iri, document_id, span.start, span.end, span.surface))
 
     # -- roles --------------------------------------------------------------------------------
 

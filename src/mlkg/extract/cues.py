@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -98,6 +99,41 @@ class LiteralGate:
                 continue
             return True
         return False
+
+    def may_contain_spans(self, text: str, spans: list[tuple[int, int]]) -> list[bool]:
+        """Return ``may_contain(text[start:end])`` for each span, with one pass over ``text``.
+
+        ``spans`` must be in order and must not overlap (the sentences of a document).
+
+        Examples
+        --------
+        >>> gate = LiteralGate(["earn"], ignore_case=True, whole_words=True)
+        >>> gate.may_contain_spans("Learn. Earn more.", [(0, 6), (7, 17)])
+        [False, True]
+        """
+        if self._always:
+            return [True] * len(spans)
+        if self._ignore_case:
+            if not text.isascii():  # lower-casing might move offsets
+                return [self.may_contain(text[start:end]) for start, end in spans]
+            text = text.lower()
+        starts = [start for start, _ in spans]
+        found = [False] * len(spans)
+        for end, (length, bounded_before, bounded_after) in self._automaton.iter(text):
+            start = end - length + 1
+            index = bisect_right(starts, start) - 1
+            if index < 0 or found[index]:
+                continue
+            span_start, span_end = spans[index]
+            if end >= span_end:
+                continue  # not inside the span
+            if self._whole_words:
+                if bounded_before and start > span_start and _is_word(text[start - 1]):
+                    continue
+                if bounded_after and end + 1 < span_end and _is_word(text[end + 1]):
+                    continue
+            found[index] = True
+        return found
 
 
 def _is_word(char: str) -> bool:

@@ -8,6 +8,7 @@ scanned once, matches are kept on word boundaries, and overlapping matches resol
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -71,13 +72,15 @@ class VocabularyMatcher:
                     table.setdefault(plural, {}).setdefault(term.iri, term)
         # boundary form -> the keys with that form and their terms
         entries: dict[str, list[tuple[str, tuple[Term, ...]]]] = {}
-        for key, terms in table.items():
-            ordered = tuple(sorted(terms.values(), key=lambda t: t.iri))
+        for key, by_iri in table.items():
+            ordered = tuple(sorted(by_iri.values(), key=lambda t: t.iri))
             entries.setdefault(_boundary_form(key), []).append((key, ordered))
         self._automaton = ahocorasick.Automaton()
         for form, keyed in entries.items():
-            # the value: the key's length and the (key, terms) pairs sharing the boundary form
-            self._automaton.add_word(f" {form} ", (len(form), tuple(keyed)))
+            # the value: the key's length, its first (key, terms) pair and any others sharing
+            # the boundary form (rare: "r&d" and "r d")
+            (first_key, first_terms), *more = keyed
+            self._automaton.add_word(f" {form} ", (len(form), first_key, first_terms, tuple(more)))
         if table:
             self._automaton.make_automaton()
         self._empty = not table
@@ -89,13 +92,18 @@ class VocabularyMatcher:
         normalized = normalize(text)
         norm = normalized.text
         candidates: list[tuple[int, int, tuple[Term, ...]]] = []  # (start, -length, terms)
-        for end_index, (length, keyed) in self._automaton.iter(f" {_boundary_form(norm)} "):
+        for end_index, (length, key, terms, more) in self._automaton.iter(
+            f" {_boundary_form(norm)} "
+        ):
             # the padded form starts one character before ``norm``: the key's first character is
             # at ``end_index - length`` in the padded form, so at ``end_index - length - 1`` in norm
             start = end_index - length - 1
-            for key, terms in keyed:
-                if norm.startswith(key, start):
-                    candidates.append((start, -length, terms))
+            if norm.startswith(key, start):
+                candidates.append((start, -length, terms))
+                continue
+            for other_key, other_terms in more:
+                if norm.startswith(other_key, start):
+                    candidates.append((start, -length, other_terms))
                     break
         candidates.sort(key=_BY_START_LONGEST_FIRST)
         shifted = normalized.shifted  # empty when the copy dropped nothing: offsets are the same
@@ -105,9 +113,9 @@ class VocabularyMatcher:
             if start < taken_until:
                 continue
             end = start - negative_length
-            if shifted:
-                original_start = normalized.original(start)
-                original_end = normalized.original(end - 1) + 1
+            if shifted:  # as normalized.original(), inline
+                original_start = start + bisect_right(shifted, start)
+                original_end = end + bisect_right(shifted, end - 1)
             else:
                 original_start, original_end = start, end
             if (

@@ -52,7 +52,7 @@ class RoleFinder:
             r"\b(?:" + "|".join(re.escape(h) for h in heads) + r")(?:e?s)?\b", re.IGNORECASE
         )
         # rules out most texts quickly: a head noun, singular or plural, as a whole word
-        self._head_gate = LiteralGate(
+        self.head_gate = LiteralGate(
             [form for h in heads for form in (h, h + "s", h + "es")],
             ignore_case=True,
             whole_words=True,
@@ -84,12 +84,24 @@ class RoleFinder:
         alts = tuple(a for a in dict.fromkeys([written, " ".join(front)]) if a != label)
         return label, alts
 
-    def find(self, text: str, offset: int, vocabulary_roles: list[Match]) -> list[RoleSpan]:
-        """Return the role titles in ``text`` (which starts at document offset ``offset``)."""
-        if not vocabulary_roles and not (
-            self._head_gate.may_contain(text) and self._any_head.search(text)
-        ):
-            return []  # most sentences name no role: skip the tokenising
+    def find(
+        self,
+        text: str,
+        offset: int,
+        vocabulary_roles: list[Match],
+        *,
+        head_possible: bool | None = None,
+    ) -> list[RoleSpan]:
+        """Return the role titles in ``text`` (which starts at document offset ``offset``).
+
+        ``head_possible`` is ``self.head_gate.may_contain(text)`` when the caller already knows
+        it (None: asked here).
+        """
+        if not vocabulary_roles:
+            if head_possible is None:
+                head_possible = self.head_gate.may_contain(text)
+            if not (head_possible and self._any_head.search(text)):
+                return []  # most sentences name no role: skip the tokenising
         tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
         spans: list[RoleSpan] = []
         for index, (token, _start, end) in enumerate(tokens):

@@ -192,7 +192,7 @@ def parse_figures(text: str, cues: Cues) -> list[Figures]:
             previous_end = following.end
             index += 2
             continue
-        if _OTHER_PERCENTILE.search(window):
+        if "%" in window and _OTHER_PERCENTILE.search(window):
             previous_end = amount.end  # "Top 1%: over $624,000" says nothing of the role's range
             index += 1
             continue
