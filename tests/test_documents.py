@@ -477,3 +477,41 @@ def test_decoding_any_bytes_returns_text_or_document_error(data: bytes) -> None:
     except DocumentError:
         return
     assert isinstance(text, str)
+
+
+def _reference_split(text: str) -> list[str]:
+    """split_sentences the plain way: a lookbehind for the stop, the whole candidate searched."""
+    import re
+
+    end = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+    abbreviations = re.compile(
+        r"(?:\b(?:e\.g|i\.e|etc|vs|approx|incl|Dr|Mr|Ms|Mrs|Prof|Inc|Ltd|Co|St|No|Jr|Sr|U\.S"
+        r"|Ph\.D|M\.S|B\.S|M\.Sc|B\.Sc)\.|\b[A-Z]\.)$"
+    )
+    pieces = []
+    begin = 0
+    for match in end.finditer(text):
+        candidate = text[begin : match.start()].rstrip()
+        if abbreviations.search(candidate) or len(candidate) < 3:
+            continue
+        pieces.append(text[begin : match.start()])
+        begin = match.end()
+    pieces.append(text[begin:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *("Dr.", "e.g.", "approx.", "Ph.D.", "M.Sc.", "U.S.", "A.", "xDr.", "word", "It"),
+                *(" ", "  ", "\n", ".", "!", "?", '"', "'", ")", "]", "(", "[", "1", "é", "x"),
+            ]
+        ),
+        max_size=25,
+    ).map("".join)
+)
+def test_sentence_splitting_agrees_with_the_plain_way(text: str) -> None:
+    block = Block("paragraph", text, 0, len(text))
+    assert [s.text for s in split_sentences(block)] == _reference_split(text)

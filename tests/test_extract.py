@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlkg.documents import Document, read_document
 from mlkg.extract import Extractor
@@ -329,6 +332,27 @@ def test_every_fact_has_evidence_that_slices_the_document(path: Path) -> None:
             assert figures["min_value"] <= figures["max_value"]
 
 
+@pytest.mark.parametrize("path", _documents(), ids=lambda p: p.name)
+def test_one_pass_gates_agree_with_per_sentence_gates(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The word gates answered for all sentences at once give the same extraction."""
+    from mlkg.extract import _Run
+
+    document, _ = read_document(path)
+    one_pass = extractor().extract(document)
+    monkeypatch.setattr(_Run, "_gate_flags", lambda self, gate: None)
+    assert extractor().extract(document) == one_pass
+
+
+def test_a_heading_that_is_not_a_slice_of_the_text_still_extracts() -> None:
+    """An odd space after '#' makes a heading's text differ from the document at its offsets."""
+    text = "# \u00a0Data Scientist\n\nRequired Skills\n- Python and SQL\n- Works at Acme Labs\n"
+    extraction, label, _ = extract(text)
+    assert label[extraction.primary_role or ""] == "Data Scientist"
+    assert {"Python", "SQL"} <= objects(text, "usesTool")
+
+
 def test_extraction_is_deterministic() -> None:
     document, _ = read_document(FIXTURES / "posting.md")
     first = extractor().extract(document)
@@ -386,3 +410,53 @@ def test_golden_documents(expected_file: Path) -> None:
         missing = [item for item in expected[key] if item not in got[key]]
         extra = [item for item in got[key] if item not in expected[key]]
         assert not missing and not extra, f"{key}: missing {missing}, unexpected {extra}"
+
+
+# --- fast paths agree with the regexes they stand in for ----------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *("in", "In", "with", "WITH", "e.g.", "E.g.,", "(e.g.,", "(i.e.", "(", ":"),
+                *("such as", "Like", "including", "include", "includes", " ", "\t", "x", "s"),
+                *("_", "1", "é", "\n", "-", ".", "w", "i"),
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_list_starts_agree_with_the_regex(text: str) -> None:
+    from mlkg.extract import _LIST_START, _list_starts
+
+    assert [m.span() for m in _list_starts(text)] == [m.span() for m in _LIST_START.finditer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["lead", "Lead", "s", "es", " ", "-", ".", "x", "Labs", "é", "_", "1"]),
+        max_size=15,
+    ).map("".join),
+    st.booleans(),
+    st.booleans(),
+)
+def test_literal_gates_never_rule_out_a_match(text: str, ignore_case: bool, whole: bool) -> None:
+    """A gate says False only where the regex it guards cannot match."""
+    import re
+
+    from mlkg.extract.cues import LiteralGate, words_pattern
+
+    words = ["lead", "leads", "Labs"]
+    gate = LiteralGate(words, ignore_case=ignore_case, whole_words=whole)
+    if ignore_case:
+        regex = words_pattern(words)
+    else:
+        regex = re.compile(r"(?<![\w])(?:lead|leads|Labs)(?![\w])")
+    if regex.search(text):
+        assert gate.may_contain(text)
+    cuts = sorted({0, len(text) // 3, len(text) // 2, len(text)})
+    spans = list(pairwise(cuts))
+    assert gate.may_contain_spans(text, spans) == [gate.may_contain(text[a:b]) for a, b in spans]

@@ -134,3 +134,99 @@ def test_normalize_maps_back_to_the_original(text: str) -> None:
 def test_matches_always_slice_the_text(text: str) -> None:
     for match in bundled_matcher().find(text):
         assert text[match.start : match.end] == match.surface
+
+
+# --- the fast paths agree with plain versions ----------------------------------------------------
+
+
+def _reference_find(matcher: VocabularyMatcher, text: str) -> list[tuple[int, int, str]]:
+    """Matches found the plain way: every occurrence of a key, kept on word boundaries."""
+    from mlkg.extract.matcher import _plurals
+    from mlkg.extract.text import is_word_char
+
+    keys: set[str] = set()
+    for term in matcher.vocabulary.terms.values():
+        for label in (term.label, *term.alt_labels):
+            key = normalize_key(label)
+            if key:
+                keys.update([key, *_plurals(key)])
+    normalized = normalize(text)
+    norm = normalized.text
+    candidates = []
+    for key in keys:
+        start = norm.find(key)
+        while start >= 0:
+            end = start + len(key)
+            before_ok = start == 0 or not is_word_char(norm[start - 1])
+            after_ok = end == len(norm) or not is_word_char(norm[end])
+            if before_ok and after_ok:
+                candidates.append((start, end))
+            start = norm.find(key, start + 1)
+    candidates.sort(key=lambda c: (c[0], -(c[1] - c[0])))
+    found = []
+    taken_until = -1
+    for start, end in candidates:
+        if start < taken_until:
+            continue
+        first = normalized.original(start)
+        last = normalized.original(end - 1) + 1
+        if first > 1 and text[first - 1] == "-" and text[first - 2].isalnum():
+            continue
+        found.append((first, last, text[first:last]))
+        taken_until = end
+    return found
+
+
+TRICKY = Vocabulary(
+    {
+        "rd": Term("rd", "ResearchArea", "R&D", ()),
+        "rd2": Term("rd2", "Tool", "R D", ()),
+        "net": Term("net", "Tool", ".NET", ()),
+        "cpp": Term("cpp", "ProgrammingLanguage", "C++", ()),
+        "node": Term("node", "Tool", "Node.js", ("NodeJS",)),
+        "ml": Term("ml", "ResearchArea", "machine learning", ("ML",)),
+        "mlops": Term("mlops", "TechnicalSkill", "machine learning ops", ()),
+        "phd": Term("phd", "Degree", "Ph.D.", ()),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *("R&D", "r d", "R-D", ".NET", "asp.net", "C++", "c+", "Node.js", "nodejs"),
+                *("machine", "learning", "ops", "ML", "Ph.D.", "phd", "s", " ", "  "),
+                *("-", ",", ".", "\n", "é", "_", "x", "’", "'", "#"),
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_matcher_agrees_with_the_plain_way(text: str) -> None:
+    """Boundaries checked by the automaton give the same matches as checking each hit."""
+    matcher = VocabularyMatcher(TRICKY)
+    assert [(m.start, m.end, m.surface) for m in matcher.find(text)] == _reference_find(
+        matcher, text
+    )
+
+
+def _reference_normalize(text: str) -> tuple[str, tuple[int, ...]]:
+    """normalize() the plain way: drop positions listed one by one."""
+    import re
+
+    from mlkg.extract.text import _TRANSLATE, _lower
+
+    lowered = _lower(text.translate(_TRANSLATE))
+    drop = re.compile(r"'|(?<=[^\W_])\.(?=[^\W_])|(?<= ) +")
+    drops = [m.start() + k for m in drop.finditer(lowered) for k in range(m.end() - m.start())]
+    kept = "".join(c for i, c in enumerate(lowered) if i not in set(drops))
+    return kept, tuple(d - rank for rank, d in enumerate(drops))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aB1_ .'’-\né")), max_size=60))
+def test_normalize_agrees_with_the_plain_way(text: str) -> None:
+    normalized = normalize(text)
+    assert (normalized.text, normalized.shifted) == _reference_normalize(text)
