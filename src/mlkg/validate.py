@@ -119,7 +119,8 @@ def validate_build(graph_dir: Path | str | None = None) -> ValidationReport:
         )
     except (OSError, RuntimeError, ValueError) as exc:
         raise MlkgError(f"cannot read the store of {graph_dir or 'data/build'}: {exc}") from exc
-    return validate_data(data or b"")
+    report, _ = validate_changes(data or b"", None)  # in chunks: one subject's triples are together
+    return report
 
 
 def _unquote(message: str | None) -> str:
