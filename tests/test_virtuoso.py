@@ -435,3 +435,27 @@ def test_push_and_query_a_larger_synthetic_graph(
     )
     print(f"top-skills over {count} triples: {1000 * (time.perf_counter() - started):.0f} ms")
     assert len(rows) == 10
+
+
+def test_cli_validate_reads_the_server(pushed: Virtuoso) -> None:
+    result = run_cli(["validate", "--store", pushed.store_url()])
+    assert result.exit_code == 0, result.stderr
+    assert "conforms" in result.stdout
+
+
+def test_cli_validate_a_server_graph_that_breaks_the_shapes(
+    virtuoso: Virtuoso, tmp_path: Path, small_graph_file: Path, dba: None
+) -> None:
+    from mlkg.push import push
+    from mlkg.store import GRAPH_FILE, STORE_DIR, write_store
+
+    build = tmp_path / "broken"
+    build.mkdir()
+    text = small_graph_file.read_text(encoding="utf-8").replace('"@en', '"@de', 1)
+    (build / GRAPH_FILE).write_text(text, encoding="utf-8")
+    write_store(build / GRAPH_FILE, build / STORE_DIR)
+    graph = "https://w3id.org/mlkg/broken"
+    push(build, virtuoso.query, update_endpoint=virtuoso.update, named_graph=graph)
+    result = run_cli(["validate", "--store", virtuoso.store_url(graph)])
+    assert result.exit_code == 1, result.stdout
+    assert "does not conform" in result.stderr

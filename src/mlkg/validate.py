@@ -123,6 +123,18 @@ def validate_build(graph_dir: Path | str | None = None) -> ValidationReport:
     return report
 
 
+def validate_remote(store_url: str) -> ValidationReport:
+    """Return the SHACL validation report of the graph a SPARQL server holds (``--store``).
+
+    Every triple is read over the protocol (``mlkg.remote``), then checked like a build.
+    """
+    from mlkg.graph import ntriples, rows_of
+    from mlkg.remote import open_remote
+
+    report, _ = validate_changes(ntriples(rows_of(open_remote(store_url))), None)
+    return report
+
+
 def _unquote(message: str | None) -> str:
     """Return rudof's message without the quotes (and language tag) of its literal form."""
     if not message:

@@ -181,13 +181,14 @@ def explain(role: str, graph_dir: Path | None, store_url: str | None, fmt: str) 
 
 @click.command()
 @graph_option
+@store_option
 @handle_errors
-def validate(graph_dir: Path | None) -> None:
-    """Check a build against the SHACL shapes; exit 1 when it does not conform."""
+def validate(graph_dir: Path | None, store_url: str | None) -> None:
+    """Check a build (or a SPARQL server's graph) against the SHACL shapes; exit 1 if it fails."""
     from mlkg.errors import ValidationError
-    from mlkg.validate import validate_build
+    from mlkg.validate import validate_build, validate_remote
 
-    report = validate_build(graph_dir)
+    report = validate_remote(store_url) if store_url else validate_build(graph_dir)
     if not report.conforms:
         raise ValidationError("the graph does not conform:\n" + report.summary(limit=50))
     click.echo("The graph conforms to the SHACL shapes.")
