@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 
 from mlkg.documents import Block, Document, Sentence, parse_blocks, split_sentences
-from mlkg.extract.cues import Cues, LiteralGate, load_cues, words_pattern
+from mlkg.extract.cues import Cues, LiteralGate, LiteralGates, load_cues, words_pattern
 from mlkg.extract.matcher import Match, VocabularyMatcher
 from mlkg.extract.roles import RoleFinder, RoleSpan
 from mlkg.extract.salaries import find_year, parse_figures
@@ -205,6 +206,11 @@ class Extractor:
         self.stage_matcher = VocabularyMatcher(
             Vocabulary({t.iri: t for t in self.vocabulary.by_class("CareerStage")})
         )
+        # The career stages named in a short text (a title, a heading): the same titles come back
+        # in document after document.
+        self.stages_in: Callable[[str], list[Match]] = lru_cache(maxsize=8192)(
+            self.stage_matcher.find
+        )
         self._context = self.cues.pattern("sections", "context_words")
         self._ladder = self.cues.pattern("sections", "ladder_words")
         self._salary = self.cues.pattern("sections", "salary_words")
@@ -259,8 +265,12 @@ class Extractor:
         ]
         self._name_gate = LiteralGate(  # either of the two above (an empty list rules nothing out)
             [w for words in name_words for w in words] if all(name_words) else [],
-            ignore_case=False,
+            ignore_case=True,  # to be asked together with the others (it only rules out less)
             whole_words=True,
+        )
+        # asked about every sentence of a document at once (see _Run._scan)
+        self.sentence_gates = LiteralGates(
+            [self.roles.head_gate, self._list_head_gate, self._name_gate]
         )
         self._venue_name = re.compile(
             rf"(?<![\w-])((?:{name}[ \t]+){{0,3}}(?:{heads})(?:[ \t]+(?:of|on|in|for)"
@@ -361,9 +371,7 @@ class _Run:
         # Whether each sentence may hold a role's head noun, a list's head noun, the suffix of an
         # organisation's name or the head of a venue's: one pass over the document for each
         # (None when sentence texts are not plain slices of the document: asked per sentence).
-        heads = self._gate_flags(self.x.roles.head_gate)
-        list_heads = self._gate_flags(self.x._list_head_gate)
-        names = self._gate_flags(self.x._name_gate)
+        heads, list_heads, names = self._gate_flags() or (None, None, None)
         infos = []
         find_roles = self.x.roles.find
         for index, (sentence, found) in enumerate(zip(sentences, buckets, strict=True)):
@@ -406,11 +414,12 @@ class _Run:
             infos.append(_SentenceInfo(sentence, others, roles))
         return infos
 
-    def _gate_flags(self, gate: LiteralGate) -> list[bool] | None:
-        """Return ``gate.may_contain(sentence.text)`` for every sentence, from one pass."""
+    def _gate_flags(self) -> list[list[bool]] | None:
+        """Return the answers of the sentence gates (``x.sentence_gates``) for every sentence."""
         if not self.aligned:
             return None
-        return gate.may_contain_spans(self.doc.text, [(s.start, s.end) for s in self.sentences])
+        spans = [(s.start, s.end) for s in self.sentences]
+        return self.x.sentence_gates.may_contain_spans(self.doc.text, spans)
 
     def _previous_text(self, sentence: Sentence) -> str:
         """Return the two sentences before ``sentence``: context for ambiguous names."""
@@ -843,7 +852,7 @@ class _Run:
         for iri, entity in list(self.out.entities.items()):
             if entity.cls != "Role" or iri not in first_mention:
                 continue
-            stages = self.x.stage_matcher.find(entity.label)
+            stages = self.x.stages_in(entity.label)
             if not stages:
                 continue
             mention = first_mention[iri]
@@ -982,7 +991,7 @@ class _Run:
 
     def _is_stage_heading(self, text: str) -> bool:
         """True for a short heading that names a career stage ("Mid-Level Roles")."""
-        return len(text.split()) <= 5 and bool(self.x.stage_matcher.find(text))
+        return len(text.split()) <= 5 and bool(self.x.stages_in(text))
 
     def _then_chain(self, info: _SentenceInfo) -> bool:
         """Read "this role can grow into X and then Y" as subject -> X -> Y; True if it did."""
@@ -1028,7 +1037,7 @@ class _Run:
         return list(dict.fromkeys(iri for _, iri in self._sentence_roles(info)))
 
     def _stage_of(self, text: str) -> tuple[str | None, int | None, int | None]:
-        stages = self.x.stage_matcher.find(text)
+        stages = self.x.stages_in(text)
         if not stages:
             return None, None, None
         iri = self._entity_for_term(stages[0].terms[0])

@@ -105,8 +105,10 @@ class RoleFinder:
         tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
         spans: list[RoleSpan] = []
         for index, (token, _start, end) in enumerate(tokens):
+            if not _is_capitalised(token):
+                continue
             head = self.head_form(token)
-            if head is None or not _is_capitalised(token):
+            if head is None:
                 continue
             first = index
             while first > 0:

@@ -221,5 +221,7 @@ def find_year(text: str) -> int | None:
     >>> find_year("$2,024") is None
     True
     """
+    if "19" not in text and "20" not in text:
+        return None  # the usual case, answered without the regex
     match = _YEAR.search(text)
     return int(match.group(1)) if match else None

@@ -34,6 +34,8 @@ _TRANSLATE = str.maketrans(
 # but the first of a run of spaces. Every branch opens with a literal character, so the regex
 # engine skips ahead to the next ``'``, ``.`` or space instead of trying every position.
 _DROP = re.compile(r"'|\.(?<=[^\W_]\.)(?=[^\W_])| (?<=  ) *")
+# The same for a text without two spaces in a row: it skips ahead over single spaces too.
+_DROP_NO_SPACE_RUNS = re.compile(r"'|\.(?<=[^\W_]\.)(?=[^\W_])")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ def normalize(text: str) -> Normalized:
     pieces = []
     shifted: list[int] = []
     previous = 0
-    for match in _DROP.finditer(lowered):
+    drop = _DROP if "  " in lowered else _DROP_NO_SPACE_RUNS
+    for match in drop.finditer(lowered):
         start, end = match.span()
         pieces.append(lowered[previous:start])
         # each dropped character shifts the rest of the copy left by one
