@@ -368,8 +368,8 @@ class _Run:
             i = bisect_right(starts, match.start) - 1
             if i >= 0 and match.end <= sentences[i].end:
                 buckets[i].append(match)
-        # Whether each sentence may hold a role's head noun, a list's head noun, the suffix of an
-        # organisation's name or the head of a venue's: one pass over the document for each
+        # Whether each sentence may hold a role's head noun, a list's head noun, or the suffix of
+        # an organisation's name or the head of a venue's: one pass over the document for all
         # (None when sentence texts are not plain slices of the document: asked per sentence).
         heads, list_heads, names = self._gate_flags() or (None, None, None)
         infos = []

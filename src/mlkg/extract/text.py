@@ -31,11 +31,10 @@ _TRANSLATE = str.maketrans(
     }
 )
 # Characters dropped from the copy: apostrophes, dots between letters ("ph.d", "node.js"), and all
-# but the first of a run of spaces. Every branch opens with a literal character, so the regex
-# engine skips ahead to the next ``'``, ``.`` or space instead of trying every position.
-_DROP = re.compile(r"'|\.(?<=[^\W_]\.)(?=[^\W_])| (?<=  ) *")
-# The same for a text without two spaces in a row: it skips ahead over single spaces too.
-_DROP_NO_SPACE_RUNS = re.compile(r"'|\.(?<=[^\W_]\.)(?=[^\W_])")
+# but the first of a run of spaces. Both regexes open with a literal character, so the regex
+# engine skips ahead to the next ``'`` or ``.``, or to the next two spaces.
+_DROP = re.compile(r"'|\.(?<=[^\W_]\.)(?=[^\W_])")
+_SPACE_RUN = re.compile(r"  +")
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,14 @@ def normalize(text: str) -> Normalized:
     lowered = _lower(text.translate(_TRANSLATE))
     if "'" not in lowered and "." not in lowered and "  " not in lowered:
         return Normalized(lowered, ())  # nothing to drop (most short texts)
+    dropped = [match.span() for match in _DROP.finditer(lowered)]
+    if "  " in lowered:  # a run of spaces keeps its first
+        dropped += [(match.start() + 1, match.end()) for match in _SPACE_RUN.finditer(lowered)]
+        dropped.sort()
     pieces = []
     shifted: list[int] = []
     previous = 0
-    drop = _DROP if "  " in lowered else _DROP_NO_SPACE_RUNS
-    for match in drop.finditer(lowered):
-        start, end = match.span()
+    for start, end in dropped:
         pieces.append(lowered[previous:start])
         # each dropped character shifts the rest of the copy left by one
         shifted.extend([start - len(shifted)] * (end - start))
