@@ -463,6 +463,8 @@ def test_literal_gates_never_rule_out_a_match(text: str, ignore_case: bool, whol
         other = LiteralGate(["Labs", "x"], ignore_case=True)
         cuts = sorted({0, len(text) // 3, len(text) // 2, len(text)})
         spans = list(pairwise(cuts))
-        assert LiteralGates([gate, other]).may_contain_spans(text, spans) == [
+        both = LiteralGates([gate, other])
+        assert both.may_contain_spans(text, spans) == [
             [g.may_contain(text[a:b]) for a, b in spans] for g in (gate, other)
         ]
+        assert both.may_contain(text) == [gate.may_contain(text), other.may_contain(text)]

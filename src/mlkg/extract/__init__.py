@@ -231,11 +231,14 @@ class Extractor:
         # the head nouns anywhere in a text (even inside a word: the 40 characters before a list
         # may begin inside one), and as whole words in a given text
         self._list_head_gate = LiteralGate(head_words, ignore_case=True)
-        self._list_head_gates = {
-            cls: LiteralGate(words, ignore_case=True, whole_words=True)
-            for cls, words in self.cues.raw.get("lists", {}).items()
-            if isinstance(words, list)
-        }
+        # one gate per class of _list_heads (in its order), asked together
+        self._list_head_gates = LiteralGates(
+            [
+                LiteralGate(words, ignore_case=True, whole_words=True)
+                for words in self.cues.raw.get("lists", {}).values()
+                if isinstance(words, list)
+            ]
+        )
         self._generic_gate = LiteralGate(_GENERIC_WORDS, ignore_case=True, whole_words=True)
         self._degree_kinds = [
             (kind, self.cues.pattern("degrees", kind))
@@ -561,24 +564,29 @@ class _Run:
             return []  # no enumeration and no "Head: item" line
         # An item gets the class of the list's head noun ("languages: ..."), else of two or more
         # known siblings of one class.
-        siblings_possible = _two_of_a_discoverable_class(known)
-        if not siblings_possible:
-            if head_possible is None:
-                head_possible = self.x._list_head_gate.may_contain(text)
-            if not head_possible:
+        if head_possible is None:
+            head_possible = self.x._list_head_gate.may_contain(text)
+        siblings_possible: bool | None = None  # asked when needed
+        if not head_possible:
+            siblings_possible = _two_of_a_discoverable_class(known)
+            if not siblings_possible:
                 return []  # no head noun and no two known siblings: no class to give
         found: list[Match] = []
         taken: list[tuple[int, int]] | None = None  # spans already named (built when needed)
         for start_match in _list_starts(text):
             before = text[max(0, start_match.start() - 40) : start_match.start() + 1]
             head_class = None
-            for cls, pattern in self.x._list_heads.items():
-                if self.x._list_head_gates[cls].may_contain(before) and pattern.search(before):
+            possible = self.x._list_head_gates.may_contain(before)
+            for (cls, pattern), may_name in zip(self.x._list_heads.items(), possible, strict=True):
+                if may_name and pattern.search(before):
                     head_class = cls
                     break
-            if head_class is None and not siblings_possible:
-                continue  # no class to give
-            if head_class is not None and head_class not in _DISCOVERABLE:
+            if head_class is None:
+                if siblings_possible is None:
+                    siblings_possible = _two_of_a_discoverable_class(known)
+                if not siblings_possible:
+                    continue  # no class to give
+            elif head_class not in _DISCOVERABLE:
                 continue  # a list of things of another class
             region_start = start_match.end()
             stop = _LIST_STOP.search(text, region_start)
@@ -614,8 +622,8 @@ class _Run:
                 end = start + len(piece)
                 if taken is None:
                     taken = [(m.start, m.end) for m in known] + [(r.start, r.end) for r in roles]
-                if any(s < end and start < e for s, e in taken):
-                    continue  # already named (most items of a list are known)
+                if (start, end) in taken or any(s < end and start < e for s, e in taken):
+                    continue  # already named (most items of a list are known matches)
                 lower_name = (
                     cls != head_class and _LOWER_NAME.match(piece) is not None and cls == "Tool"
                 )

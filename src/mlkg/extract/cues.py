@@ -139,6 +139,27 @@ class LiteralGates:
         if owners:
             self._automaton.make_automaton()
 
+    def may_contain(self, text: str) -> list[bool]:
+        """Return ``gate.may_contain(text)`` for each gate."""
+        found = [gate._always for gate in self._gates]
+        if self._empty:
+            return found
+        if not text.isascii():  # as LiteralGate.may_contain, for gates that ignore case
+            return [True] * len(found)
+        lowered = text.lower()
+        last = len(lowered) - 1
+        for end, (length, entries) in self._automaton.iter(lowered):
+            start = end - length + 1
+            for number, bounded_before, bounded_after in entries:
+                if found[number]:
+                    continue
+                if bounded_before and start > 0 and _is_word(lowered[start - 1]):
+                    continue
+                if bounded_after and end < last and _is_word(lowered[end + 1]):
+                    continue
+                found[number] = True
+        return found
+
     def may_contain_spans(self, text: str, spans: list[tuple[int, int]]) -> list[list[bool]]:
         """Return, for each gate, ``gate.may_contain(text[start:end])`` for each span.
 
