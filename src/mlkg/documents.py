@@ -372,7 +372,8 @@ def parse_blocks(text: str) -> list[Block]:
             flush_paragraph()
             index += 1
             continue
-        md = _MD_HEADING.match(stripped)
+        # (each regex below is only tried where the character it needs is there)
+        md = _MD_HEADING.match(stripped) if stripped[0] == "#" else None
         if md:
             flush_paragraph()
             section, label = md.group("text").strip(), ""
@@ -382,7 +383,13 @@ def parse_blocks(text: str) -> list[Block]:
             )
             index += 1
             continue
-        if nxt is not None and _SETEXT.match(nxt) and stripped and not _BULLET.match(line):
+        if (
+            nxt is not None
+            and nxt.startswith(("=", "-"))
+            and _SETEXT.match(nxt)
+            and stripped
+            and not _BULLET.match(line)
+        ):
             flush_paragraph()
             section, label = stripped, ""
             add("heading", start, line)
@@ -421,7 +428,7 @@ def parse_blocks(text: str) -> list[Block]:
                 )
             index += 1
             continue
-        key_value = _KEY_VALUE.match(stripped)
+        key_value = _KEY_VALUE.match(stripped) if ":" in stripped else None
         if key_value and key_value.group("key").lower() in _TITLE_KEYS:
             flush_paragraph()
             value = key_value.group("value").strip()
