@@ -468,3 +468,21 @@ def test_literal_gates_never_rule_out_a_match(text: str, ignore_case: bool, whol
             [g.may_contain(text[a:b]) for a, b in spans] for g in (gate, other)
         ]
         assert both.may_contain(text) == [gate.may_contain(text), other.may_contain(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["at", "least", "At", "a.k.a.", "x", " ", "-", ".", "_", "1", "é", "K", "ſ"]
+        ),
+        max_size=12,
+    ).map("".join),
+    st.sampled_from(
+        [(), ("at least",), ("at least", "x"), ("a.k.a.", "at"), ("ſ",), ("",), ("least", "at")]
+    ),
+)
+def test_cue_words_answer_as_the_regex(text: str, words: tuple[str, ...]) -> None:
+    from mlkg.extract.cues import cue_words, words_pattern
+
+    assert cue_words(words).occurs_in(text) == bool(words_pattern(words).search(text))

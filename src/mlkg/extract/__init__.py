@@ -25,7 +25,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from mlkg.documents import Block, Document, Sentence, parse_blocks, split_sentences
-from mlkg.extract.cues import Cues, LiteralGate, LiteralGates, load_cues, words_pattern
+from mlkg.extract.cues import Cues, LiteralGate, LiteralGates, cue_words, load_cues
 from mlkg.extract.matcher import Match, VocabularyMatcher
 from mlkg.extract.roles import RoleFinder, RoleSpan
 from mlkg.extract.salaries import find_year, parse_figures
@@ -211,17 +211,17 @@ class Extractor:
         self.stages_in: Callable[[str], list[Match]] = lru_cache(maxsize=8192)(
             self.stage_matcher.find
         )
-        self._context = self.cues.pattern("sections", "context_words")
-        self._ladder = self.cues.pattern("sections", "ladder_words")
-        self._salary = self.cues.pattern("sections", "salary_words")
-        self._step_verbs = self.cues.pattern("ladders", "step_verbs")
-        self._object_markers = self.cues.pattern("subjects", "object_markers")
-        self._contrast = self.cues.pattern("subjects", "contrast_markers")
-        self._aliases = self.cues.pattern("aliases", "phrases")
-        self._work = self.cues.pattern("organizations", "work_words")
-        self._not_work = self.cues.pattern("organizations", "not_work_words")
+        self._context = self.cues.cue_words("sections", "context_words")
+        self._ladder = self.cues.cue_words("sections", "ladder_words")
+        self._salary = self.cues.cue_words("sections", "salary_words")
+        self._step_verbs = self.cues.cue_words("ladders", "step_verbs")
+        self._object_markers = self.cues.cue_words("subjects", "object_markers")
+        self._contrast = self.cues.cue_words("subjects", "contrast_markers")
+        self._aliases = self.cues.cue_words("aliases", "phrases")
+        self._work = self.cues.cue_words("organizations", "work_words")
+        self._not_work = self.cues.cue_words("organizations", "not_work_words")
         self._list_heads = {
-            cls: words_pattern(words)
+            cls: cue_words(tuple(words))
             for cls, words in self.cues.raw.get("lists", {}).items()
             if isinstance(words, list)
         }
@@ -241,7 +241,7 @@ class Extractor:
         )
         self._generic_gate = LiteralGate(_GENERIC_WORDS, ignore_case=True, whole_words=True)
         self._degree_kinds = [
-            (kind, self.cues.pattern("degrees", kind))
+            (kind, self.cues.cue_words("degrees", kind))
             for kind in ("preferred", "typical", "minimum")
         ]
         self._pay_gate = LiteralGate(
@@ -279,9 +279,9 @@ class Extractor:
             rf"(?<![\w-])((?:{name}[ \t]+){{0,3}}(?:{heads})(?:[ \t]+(?:of|on|in|for)"
             rf"(?:[ \t]+(?:the|and|{name})){{1,6}})?)(?![\w-])"
         )
-        self._forward = self.cues.pattern("ladders", "forward_verbs")
-        self._backward = self.cues.pattern("ladders", "backward_verbs")
-        self._legal_suffix = words_pattern(self.cues.words("organizations", "legal_suffixes"))
+        self._forward = self.cues.cue_words("ladders", "forward_verbs")
+        self._backward = self.cues.cue_words("ladders", "backward_verbs")
+        self._legal_suffix = cue_words(tuple(self.cues.words("organizations", "legal_suffixes")))
         arrows = self.cues.words("ladders", "arrows")
         self._arrow = re.compile(
             "|".join(re.escape(a) for a in sorted(arrows, key=len, reverse=True))
@@ -523,7 +523,7 @@ class _Run:
     def _has_context(
         self, term: Term, match: Match, others: list[Match], text: str, sentence: Sentence
     ) -> bool:
-        if term.context_cues and words_pattern(term.context_cues).search(text):
+        if term.context_cues and cue_words(term.context_cues).occurs_in(text):
             return True  # cues count in the sentence itself; nearby only a list's head noun
         head = self.x._list_heads.get(term.cls)
         if head is not None:
@@ -536,7 +536,7 @@ class _Run:
                     *self._recent_headings(block, 2),
                 )
             )
-            if head.search(nearby):
+            if head.occurs_in(nearby):
                 return True
         siblings = [
             m
@@ -577,8 +577,8 @@ class _Run:
             before = text[max(0, start_match.start() - 40) : start_match.start() + 1]
             head_class = None
             possible = self.x._list_head_gates.may_contain(before)
-            for (cls, pattern), may_name in zip(self.x._list_heads.items(), possible, strict=True):
-                if may_name and pattern.search(before):
+            for (cls, head), may_name in zip(self.x._list_heads.items(), possible, strict=True):
+                if may_name and head.occurs_in(before):
                     head_class = cls
                     break
             if head_class is None:
@@ -676,7 +676,7 @@ class _Run:
                 self.x._generic_gate.may_contain(words[0]) and _GENERIC.search(words[0])
             ):
                 continue
-            if sentence.block.kind in ("heading", "label") and not self.x._legal_suffix.search(
+            if sentence.block.kind in ("heading", "label") and not self.x._legal_suffix.occurs_in(
                 name
             ):
                 continue
@@ -714,7 +714,7 @@ class _Run:
             roles = info.roles
             for first, second in pairwise(roles):
                 between = self.doc.text[first.end : second.start]
-                if self.x._aliases.search(between) and len(between) < 40:
+                if self.x._aliases.occurs_in(between) and len(between) < 40:
                     iri = self._role_iri(first)
                     self.aliases[normalize_key(second.label)] = iri
                     self._add_alt_labels(iri, [second.label, *second.alt_labels])
@@ -787,10 +787,10 @@ class _Run:
             return []
         for span, iri in self._sentence_roles(info):
             lead = text[sentence.start : span.start]
-            if self.x._contrast.search(lead):
+            if self.x._contrast.occurs_in(lead):
                 continue
             lead_words = _PUNCTUATION.sub(" ", lead).split()
-            if len(lead_words) <= 1 and not self.x._object_markers.search(lead):
+            if len(lead_words) <= 1 and not self.x._object_markers.occurs_in(lead):
                 return [iri]
             break
         label_role = (
@@ -816,15 +816,15 @@ class _Run:
         section = block.section
         answer = self._context_sections.get(section)
         if answer is None:
-            answer = bool(self.x._context.search(section) or self.x._salary.search(section))
+            answer = bool(self.x._context.occurs_in(section) or self.x._salary.occurs_in(section))
             self._context_sections[section] = answer
         return answer
 
     def _degree_qualifier(self, sentence: Sentence) -> str | None:
         """Return minimum/preferred/typical from the sentence, else its bullet group or heading."""
         for scope in (sentence.text, sentence.block.label, sentence.block.section):
-            for kind, pattern in self.x._degree_kinds:
-                if scope and pattern.search(scope):
+            for kind, words in self.x._degree_kinds:
+                if scope and words.occurs_in(scope):
                     return kind
         return None
 
@@ -850,7 +850,7 @@ class _Run:
                 facts.append(Fact(subject, predicate, term.iri, evidence, qualifier))
 
     def _works_at(self, text: str) -> bool:
-        return bool(self.x._work.search(text)) and not self.x._not_work.search(text)
+        return bool(self.x._work.occurs_in(text)) and not self.x._not_work.occurs_in(text)
 
     def _stage_in_titles(self) -> None:
         """A title that names a stage ("Senior Research Scientist") places the role at it."""
@@ -886,7 +886,7 @@ class _Run:
         )
         if not self.x._pay_gate.may_contain(scope):
             return  # no word of pay anywhere near
-        if not self.x._salary.search(scope) and not _PAY.search(scope):
+        if not self.x._salary.occurs_in(scope) and not _PAY.search(scope):
             return
         figures = parse_figures(sentence.text, self.x.cues)
         if not figures:
@@ -942,7 +942,7 @@ class _Run:
         """True when a heading or label says "career path", "progression", "levels" and so on."""
         answer = self._ladder_texts.get(text)
         if answer is None:
-            answer = bool(self.x._ladder.search(text))
+            answer = bool(self.x._ladder.occurs_in(text))
             self._ladder_texts[text] = answer
         return answer
 
@@ -1007,7 +1007,7 @@ class _Run:
         first = info.roles[0]
         lead = self.doc.text[sentence.start : first.start]
         between = self.doc.text[first.end : info.roles[1].start]
-        if not self.x._step_verbs.search(lead[-30:]) or not _THEN.search(between):
+        if not self.x._step_verbs.occurs_in(lead[-30:]) or not _THEN.search(between):
             return False
         subjects = self._subjects(info)
         chain = [subjects[0]] if subjects and subjects[0] not in self._role_iris(info) else []
@@ -1036,9 +1036,9 @@ class _Run:
                 continue
             lead = self.doc.text[max(sentence.start, span.start - 40) : span.start]
             lead = _CLAUSE_MARK.split(lead)[-1]
-            if self.x._backward.search(lead):
+            if self.x._backward.occurs_in(lead):
                 self.out.facts.append(Fact(iri, "progressesTo", subject, evidence))
-            elif self.x._forward.search(lead):
+            elif self.x._forward.occurs_in(lead):
                 self.out.facts.append(Fact(subject, "progressesTo", iri, evidence))
 
     def _role_iris(self, info: _SentenceInfo) -> list[str]:
@@ -1063,9 +1063,9 @@ class _Run:
             if not (start <= span.start < end):
                 continue
             lead = self.doc.text[max(start, span.start - 25) : span.start]
-            if self.x._object_markers.search(lead.split(",")[-1]) and not self.x._step_verbs.search(
-                lead
-            ):
+            if self.x._object_markers.occurs_in(
+                lead.split(",")[-1]
+            ) and not self.x._step_verbs.occurs_in(lead):
                 continue
             roles.append(iri)
         return list(dict.fromkeys(roles))
@@ -1138,7 +1138,7 @@ class _Run:
         sentence = info.sentence
         first = info.roles[0]
         lead = self.doc.text[sentence.start : first.start]
-        return bool(self.x._step_verbs.search(lead)) or len(lead.split()) <= 2
+        return bool(self.x._step_verbs.occurs_in(lead)) or len(lead.split()) <= 2
 
     def _arrow_parts(
         self, info: _SentenceInfo

@@ -205,6 +205,45 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
+class CueWords:
+    """Whether any of some words occurs in a text: ``words_pattern(words).search``, as a bool.
+
+    A whole-word :class:`LiteralGate` rules texts out first. For ASCII text, when every word
+    begins and ends with a letter, a digit or ``_``, the gate's answer is the regex's (the same
+    words, ignoring case, with no letter, digit or ``_`` on either side), so the regex is not run,
+    nor even compiled; otherwise the regex decides.
+
+    Examples
+    --------
+    >>> words = cue_words(("at least", "minimum"))
+    >>> words.occurs_in("At least a PhD"), words.occurs_in("at leastwise")
+    (True, False)
+    """
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self.words = words
+        self._gate = LiteralGate(words, ignore_case=True, whole_words=True)
+        self._gate_decides = (
+            bool(words)
+            and "" not in words
+            and all(word.isascii() and _is_word(word[0]) and _is_word(word[-1]) for word in words)
+        )
+
+    def occurs_in(self, text: str) -> bool:
+        """Return True when one of the words occurs in ``text`` (on word boundaries, any case)."""
+        if not self._gate.may_contain(text):
+            return False
+        if self._gate_decides and text.isascii():
+            return True
+        return words_pattern(self.words).search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def cue_words(words: tuple[str, ...]) -> CueWords:
+    """Return the :class:`CueWords` of ``words`` (made once per tuple of words)."""
+    return CueWords(words)
+
+
 @dataclass(frozen=True, eq=False)
 class Cues:
     """Compiled cues; ``raw`` is the parsed TOML."""
@@ -220,6 +259,10 @@ class Cues:
     def pattern(self, section: str, key: str) -> re.Pattern[str]:
         """Return the compiled word pattern for ``[section] key``."""
         return _pattern(self, section, key)
+
+    def cue_words(self, section: str, key: str) -> CueWords:
+        """Return the :class:`CueWords` of ``[section] key`` (``pattern(...).search`` as a bool)."""
+        return cue_words(tuple(self.pattern_words(section, key)))
 
     def pattern_words(self, section: str, key: str) -> list[str]:
         """Return the words :meth:`pattern` matches (for an empty list, a word no text has)."""
