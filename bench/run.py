@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import generate
 from bench.harness import Context, Section, machine_info, run_section
 from bench.report import render
-from bench.sections import build, cli, paths, query, serve, viz
+from bench.sections import build, cli, paths, query, serve, virtuoso, viz
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -31,6 +31,10 @@ SECTIONS: dict[str, tuple[str, Callable[[Context, Section], None]]] = {
     "build": ("2. Build: extraction throughput, documents/s, MB/s, peak memory", build.run),
     "incremental": ("2b. Incremental rebuild (1 document changed)", build.incremental),
     "query": ("3. Query: named queries, ours (Oxigraph) vs rdflib in-memory", query.run),
+    "virtuoso": (
+        "3b. Virtuoso: push throughput and named queries, beside the embedded store",
+        virtuoso.run,
+    ),
     "cli": ("4. CLI responsiveness (fresh processes)", cli.run),
     "paths": ("5. Paths: routes and the NetworkX view", paths.run),
     "viz": ("6. Visualisation: HTML and time to interactive", viz.run),

@@ -5,6 +5,7 @@ every section runs to the end (no timing thresholds here; those live in ``python
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -225,6 +226,79 @@ def test_tiny_viz_section(tmp_path: Path, cache: Path) -> None:
 
 def test_tiny_serve_section(tmp_path: Path, cache: Path) -> None:
     _run("serve", tmp_path, cache)
+
+
+def _need_virtuoso() -> None:
+    """Skip (or fail, under MLKG_REQUIRE_VIRTUOSO=1) when Virtuoso is not installed."""
+    from bench.sections.virtuoso import missing_tools
+
+    reason = missing_tools()
+    if reason:
+        if os.environ.get("MLKG_REQUIRE_VIRTUOSO") == "1":
+            pytest.fail(f"MLKG_REQUIRE_VIRTUOSO=1 but {reason}")
+        pytest.skip(reason)
+
+
+def _alive(pid: int) -> bool:
+    """Return True if ``pid`` is a running process (a zombie waiting to be reaped is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.virtuoso
+def test_tiny_virtuoso_section(tmp_path: Path, cache: Path) -> None:
+    from bench.sections.query import NAMED
+
+    _need_virtuoso()
+    section = _run("virtuoso", tmp_path, cache)
+    assert section.status == "ok", section.status
+    measured = {f["name"]: f for f in section.figures if not f.get("status")}
+    for method in ("gsp", "update"):
+        push = next(f for name, f in measured.items() if name.endswith(f"({method})"))
+        assert push["unit"] == "triples/s" and push["median"] > 0
+        assert push["triples"] >= 2000
+    for name in NAMED:
+        embedded, remote = measured[f"{name} @ 2k: embedded"], measured[f"{name} @ 2k: virtuoso"]
+        assert "p50" in embedded and "p50" in remote
+        assert embedded["rows"] == remote["rows"] > 0
+    assert any("Version 7." in note or "virtuoso-opensource" in note for note in section.notes)
+    assert not (tmp_path / "work" / "virtuoso").exists()  # stopped, its folder removed
+
+
+@pytest.mark.virtuoso
+def test_virtuoso_is_stopped_when_the_section_fails(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.run import SECTIONS
+    from bench.sections import virtuoso
+
+    _need_virtuoso()
+    pids: list[int] = []
+
+    def broken(ctx: Context, section: Section, server: virtuoso.Server, *args: object) -> None:
+        pids.append(int(Path(server.env["MLKG_VIRTUOSO_DIR"], "virtuoso.pid").read_text()))
+        raise RuntimeError("push broke")
+
+    monkeypatch.setattr(virtuoso, "measure_push", broken)
+    title, func = SECTIONS["virtuoso"]
+    section = run_section("virtuoso", title, func, tiny_context(tmp_path, cache))
+    assert section.status == "error: RuntimeError: push broke"
+    assert pids and not _alive(pids[0])
+    assert not (tmp_path / "work" / "virtuoso").exists()
+
+
+def test_virtuoso_section_without_virtuoso(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    section = _run("virtuoso", tmp_path, cache)
+    assert section.status.startswith("not available: virtuoso-t and isql-vt not installed")
+    assert not section.figures
 
 
 def test_run_writes_json_and_markdown(tmp_path: Path, cache: Path) -> None:
