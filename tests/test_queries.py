@@ -471,6 +471,22 @@ def test_skill_by_altlabel_and_tool_by_altlabel(small_graph: Any) -> None:
     ]
 
 
+@pytest.mark.parametrize("value", ["Machine Learning Research Scientist", "research-scientist"])
+def test_names_are_looked_up_in_pages(
+    small_graph: Any, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server may cut long answers (Virtuoso: 10,000 rows), so labels come in pages."""
+    import mlkg.queries
+
+    monkeypatch.setattr(mlkg.queries, "LOOKUP_PAGE", 2)
+    rows = run(small_graph, "role-profile", role=value)
+    assert {str(r["object"]) for r in rows if str(r["property"]).endswith("prefLabel")} == {
+        "Research Scientist"
+    }
+    with pytest.raises(QueryError, match=r"did you mean 'Research Scientist'"):
+        run(small_graph, "skills-of-role", role="Reserch Scientist")
+
+
 def test_unknown_label_suggests_close_ones(small_graph: Any) -> None:
     with pytest.raises(QueryError, match=r"no role called 'Reserch Scientist'.*did you mean"):
         run(small_graph, "skills-of-role", role="Reserch Scientist")

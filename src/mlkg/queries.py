@@ -692,12 +692,23 @@ def _lookup(
     text = inject_values(
         _internal_query("queries-labels"), ["class"], [[URIRef(c)] for c in classes]
     )
-    result = _execute(target, text, timeout=timeout, row_cap=1_000_000, allow_service=False)
-    rows = [
-        {var: term for var, term in zip(result.vars, row, strict=True) if term is not None}
-        for row in result.rows
-    ]
+    rows: list[dict[str, Node]] = []
+    offset = 0
+    while True:  # in pages: a SPARQL server may cut long answers (Virtuoso: 10,000 rows)
+        page = f"{text.rstrip()}\nLIMIT {LOOKUP_PAGE} OFFSET {offset}\n"
+        result = _execute(target, page, timeout=timeout, row_cap=LOOKUP_PAGE, allow_service=False)
+        rows.extend(
+            {var: term for var, term in zip(result.vars, row, strict=True) if term is not None}
+            for row in result.rows
+        )
+        if len(result.rows) < LOOKUP_PAGE:
+            break
+        offset += LOOKUP_PAGE
     return resolve_entity(value, name, classes, rows)
+
+
+#: Rows per request when names are looked up; at most what SPARQL servers answer by default.
+LOOKUP_PAGE = 10_000
 
 
 def _execute(
