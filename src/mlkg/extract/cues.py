@@ -1,4 +1,11 @@
-"""The extractor's lexical cues, read from ``ontology/cues.toml`` (data, not code)."""
+"""The extractor's lexical cues, read from ``ontology/cues.toml`` (data, not code).
+
+Cue words are matched with case-insensitive regexes (:func:`words_pattern`). Python's regex
+engine tries such an alternation of words at every position of a text, so the extractor asks
+cheaper questions first: :class:`LiteralGate` (does any of these words occur at all?),
+:class:`LiteralGates` (the same for several gates and every sentence of a document at once) and
+:class:`CueWords` (the regex's answer, without the regex where a gate's answer is the same).
+"""
 
 from __future__ import annotations
 
