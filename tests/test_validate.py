@@ -198,3 +198,16 @@ def test_bad_data_is_one_error(tmp_path: Path) -> None:
 
     with pytest.raises(MlkgError, match="SHACL validation could not run"):
         validate_data(b"<not an iri> <b> <c> .\n")
+
+
+def test_chunks_checked_on_several_processes_give_the_same_report(
+    clean: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlkg.validate
+
+    monkeypatch.setattr(mlkg.validate, "CHUNK_LINES", 60)
+    broken = ntriples_sorted(BREAKS["label in another language"](clean))
+    alone, _ = validate_changes(broken, None)
+    shared, _ = validate_changes(broken, None, jobs=2)
+    assert not shared.conforms
+    assert focus_of(shared) == focus_of(alone) == focus_of(validate_data(broken))

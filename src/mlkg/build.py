@@ -312,9 +312,10 @@ def build(
 
         rows = graph_triples(documents, usable)
         data = ntriples(rows)
+        _fill_summary(summary, rows, documents, usable)
+        del rows  # the largest object of a build; the bytes say the same from here on
         if validate:
             _validate(data, cache if use_cache else None, jobs)
-        _fill_summary(summary, rows, documents, usable)
 
         try:
             builds.mkdir(exist_ok=True)

@@ -218,9 +218,12 @@ def validate_changes(
         return ValidationReport(True), state
     chunks = _chunks(indexed, sorted(focus), schema)
     if jobs > 1 and len(chunks) > 1:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Fresh interpreters, not forks of this process: it may hold gigabytes of graph.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             reports = list(pool.map(validate_data, (chunk for chunk, _ in chunks)))
     else:
         reports = [validate_data(chunk) for chunk, _ in chunks]
