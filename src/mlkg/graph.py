@@ -38,6 +38,18 @@ SCHEMA = "https://schema.org/"
 MLKG = ONTOLOGY_IRI
 
 RDF_TYPE = RDF + "type"
+
+#: The prefixes of mlkg's Turtle and of its query results.
+PREFIXES = {
+    "mlkg": MLKG,
+    "skos": SKOS,
+    "schema": SCHEMA,
+    "prov": PROV,
+    "dcterms": DCTERMS,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "xsd": XSD,
+}
 _INTEGER = "|" + XSD + "integer"
 _EN = "en|"
 _PLAIN = "|"
@@ -270,16 +282,7 @@ def turtle(data: bytes) -> bytes:
     from mlkg.ids import ID_BASE, KIND_OF_CLASS
 
     triples = ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
-    prefixes = {
-        "mlkg": ONTOLOGY_IRI,
-        "skos": SKOS,
-        "schema": SCHEMA,
-        "prov": PROV,
-        "dcterms": DCTERMS,
-        "rdf": RDF,
-        "rdfs": RDFS,
-        "xsd": XSD,
-    }
+    prefixes = dict(PREFIXES)
     for kind in sorted({*KIND_OF_CLASS.values(), "document", "evidence", "fact", "salary"}):
         prefixes[kind] = f"{ID_BASE}{kind}/"
     data = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b""

@@ -108,22 +108,13 @@ def write_store(source: Path | bytes, store_dir: Path) -> int:
 
 
 def _bind_prefixes(graph: Graph) -> None:
-    from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
+    from rdflib import Namespace
 
-    from mlkg.namespace import MLKG, MLKGID, SCHEMA
+    from mlkg.graph import PREFIXES
+    from mlkg.ids import ID_BASE
 
-    for prefix, namespace in {
-        "mlkg": MLKG._NS,
-        "mlkgid": MLKGID,
-        "skos": SKOS,
-        "schema": SCHEMA,
-        "prov": PROV,
-        "dcterms": DCTERMS,
-        "rdf": RDF,
-        "rdfs": RDFS,
-        "xsd": XSD,
-    }.items():
-        graph.bind(prefix, namespace, override=True)
+    for prefix, namespace in {**PREFIXES, "mlkgid": ID_BASE}.items():
+        graph.bind(prefix, Namespace(namespace), override=True)
 
 
 def connect(graph_dir: Path | str | None = None, store_url: str | None = None) -> Graph:
