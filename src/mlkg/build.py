@@ -391,8 +391,8 @@ def _save_pickle(path: Path | None, value: Any) -> None:
 def _fill_summary(
     summary: BuildSummary, rows: list[Row], documents: list[Document], extractions: list[Extraction]
 ) -> None:
-    from mlkg.graph import RDF_TYPE, SKOS
-    from mlkg.ids import ONTOLOGY_IRI
+    from mlkg.graph import RDF_TYPE
+    from mlkg.ids import ONTOLOGY_IRI, SKOS
 
     classes: Counter[str] = Counter()
     predicates: Counter[str] = Counter()

@@ -16,7 +16,21 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from mlkg.documents import Document
-from mlkg.ids import ONTOLOGY_IRI, VOCABULARY_SCHEME_IRI, document_iri, evidence_iri, fact_iri
+from mlkg.ids import (
+    DCTERMS,
+    ONTOLOGY_IRI,
+    PREFIXES,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    VOCABULARY_SCHEME_IRI,
+    XSD,
+    document_iri,
+    evidence_iri,
+    fact_iri,
+)
 from mlkg.records import Entity, Evidence, Extraction, Fact
 from mlkg.resources import ontology_dir
 
@@ -28,28 +42,9 @@ if TYPE_CHECKING:
 #: be empty); IRIs have ``extra == ""``.
 Row = tuple[str, str, str, str, str]
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-PROV = "http://www.w3.org/ns/prov#"
-DCTERMS = "http://purl.org/dc/terms/"
-SCHEMA = "https://schema.org/"
 MLKG = ONTOLOGY_IRI
 
 RDF_TYPE = RDF + "type"
-
-#: The prefixes of mlkg's Turtle and of its query results.
-PREFIXES = {
-    "mlkg": MLKG,
-    "skos": SKOS,
-    "schema": SCHEMA,
-    "prov": PROV,
-    "dcterms": DCTERMS,
-    "rdf": RDF,
-    "rdfs": RDFS,
-    "xsd": XSD,
-}
 _INTEGER = "|" + XSD + "integer"
 _EN = "en|"
 _PLAIN = "|"

@@ -19,6 +19,26 @@ ONTOLOGY_IRI = "https://w3id.org/mlkg/ontology#"
 #: The SKOS concept scheme of the known terms.
 VOCABULARY_SCHEME_IRI = "https://w3id.org/mlkg/vocabulary"
 
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+PROV = "http://www.w3.org/ns/prov#"
+DCTERMS = "http://purl.org/dc/terms/"
+SCHEMA = "https://schema.org/"
+
+#: The prefixes of mlkg's Turtle files and of graphs opened on a build.
+PREFIXES = {
+    "mlkg": ONTOLOGY_IRI,
+    "skos": SKOS,
+    "schema": SCHEMA,
+    "prov": PROV,
+    "dcterms": DCTERMS,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "xsd": XSD,
+}
+
 #: IRI path segment ("kind") for each mlkg class.
 KIND_OF_CLASS = {
     "Role": "role",

@@ -110,8 +110,7 @@ def write_store(source: Path | bytes, store_dir: Path) -> int:
 def _bind_prefixes(graph: Graph) -> None:
     from rdflib import Namespace
 
-    from mlkg.graph import PREFIXES
-    from mlkg.ids import ID_BASE
+    from mlkg.ids import ID_BASE, PREFIXES
 
     for prefix, namespace in {**PREFIXES, "mlkgid": ID_BASE}.items():
         graph.bind(prefix, Namespace(namespace), override=True)
