@@ -19,6 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import BNode, Literal, URIRef
+from tests.query_params import (
+    SEED_DEFAULT,
+    SEED_OVERRIDES,
+    SMALL_DEFAULT,
+    SMALL_OVERRIDES,
+    params_for,
+)
 
 import mlkg
 from mlkg.errors import QueryError
@@ -50,32 +57,6 @@ CATALOGUE = load_catalogue()
 NAMES = sorted(CATALOGUE)
 
 ROLE = "https://w3id.org/mlkg/id/role/"
-
-# Parameters used for the golden runs, by graph. A query not listed uses DEFAULT for its params.
-SMALL_DEFAULT = {
-    "stage": "senior-level",
-    "role": "Research Scientist",
-    "role_a": "Data Scientist",
-    "role_b": "research scientist",
-    "requirement": "PyTorch",
-    "text": "science",
-}
-SMALL_OVERRIDES: dict[str, dict[str, str]] = {"ladder": {"role": "Data Scientist"}}
-SEED_DEFAULT = {
-    "stage": "Senior-Level",
-    "role": "Research Fellow",
-    "role_a": "Research Fellow",
-    "role_b": "Machine Learning Research Engineer",
-    "requirement": "PyTorch",
-    "text": "research",
-}
-SEED_OVERRIDES: dict[str, dict[str, str]] = {"ladder": {"role": "Research Assistant"}}
-
-
-def params_for(name: str, default: dict[str, str], overrides: dict[str, dict[str, str]]) -> dict:
-    """Return the golden-run parameters of one catalogue query."""
-    chosen = overrides.get(name, {})
-    return {p.name: chosen.get(p.name, default[p.name]) for p in CATALOGUE[name].params}
 
 
 def check_golden(path: Path, actual: str) -> None:

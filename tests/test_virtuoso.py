@@ -30,6 +30,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from rdflib import Literal
+from tests.query_params import (
+    SEED_DEFAULT,
+    SEED_OVERRIDES,
+    SMALL_DEFAULT,
+    SMALL_OVERRIDES,
+    params_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "virtuoso.sh"
@@ -43,28 +50,7 @@ NUMERIC = {
     )
 }  # fmt: skip
 
-# Parameters for the named queries on the small fixture graph (as in tests/test_queries.py).
-PARAMS = {
-    "stage": "senior-level",
-    "role": "Research Scientist",
-    "role_a": "Data Scientist",
-    "role_b": "research scientist",
-    "requirement": "PyTorch",
-    "text": "science",
-}
-OVERRIDES: dict[str, dict[str, str]] = {"ladder": {"role": "Data Scientist"}}
-# ... and on the build of the bundled seed documents, which has long labels, evidence for every
-# relation and salary ranges (as in tests/test_queries.py).
 SEED_GRAPH = "https://w3id.org/mlkg/test-seed-graph"
-SEED_PARAMS = {
-    "stage": "Senior-Level",
-    "role": "Research Fellow",
-    "role_a": "Research Fellow",
-    "role_b": "Machine Learning Research Engineer",
-    "requirement": "PyTorch",
-    "text": "research",
-}
-SEED_OVERRIDES: dict[str, dict[str, str]] = {"ladder": {"role": "Research Assistant"}}
 
 pytestmark = pytest.mark.virtuoso
 
@@ -252,10 +238,9 @@ def assert_same_answer(local: Any, remote: Any) -> None:
 # long literals ordered by a prefix, integer division), so none is marked xfail.
 @pytest.mark.parametrize("name", catalogue_names())
 def test_named_query_gives_the_same_results(pushed: Virtuoso, small_graph: Any, name: str) -> None:
-    from mlkg.queries import execute_query, load_catalogue
+    from mlkg.queries import execute_query
 
-    query = load_catalogue()[name]
-    params = {p.name: OVERRIDES.get(name, {}).get(p.name, PARAMS[p.name]) for p in query.params}
+    params = params_for(name, SMALL_DEFAULT, SMALL_OVERRIDES)
     local = execute_query(small_graph, name, params)
     remote = execute_query(remote_graph(pushed), name, params)
     assert_same_answer(local, remote)
@@ -266,13 +251,10 @@ def test_named_query_gives_the_same_results(pushed: Virtuoso, small_graph: Any, 
 def test_named_query_gives_the_same_results_on_the_seed_build(
     pushed_seed: Virtuoso, seed_build_dir: Path, name: str
 ) -> None:
-    from mlkg.queries import execute_query, load_catalogue
+    from mlkg.queries import execute_query
     from mlkg.store import open_graph
 
-    query = load_catalogue()[name]
-    params = {
-        p.name: SEED_OVERRIDES.get(name, {}).get(p.name, SEED_PARAMS[p.name]) for p in query.params
-    }
+    params = params_for(name, SEED_DEFAULT, SEED_OVERRIDES)
     local = execute_query(open_graph(seed_build_dir), name, params)
     remote = execute_query(remote_graph_of(pushed_seed, SEED_GRAPH), name, params)
     assert_same_answer(local, remote)
