@@ -108,7 +108,7 @@ def is_aggregate(text: str) -> bool:
     return bool(re.search(r"\bGROUP\s+BY\b|\b(COUNT|SUM|AVG)\s*\(", text, re.IGNORECASE))
 
 
-def _time_query(run: Any, repeats: int, budget: float) -> tuple[list[float], int]:
+def time_query(run: Any, repeats: int, budget: float) -> tuple[list[float], int]:
     """Run ``run()`` once to warm up, then up to ``repeats`` times within ``budget`` seconds."""
     rows = run()
     samples: list[float] = []
@@ -118,6 +118,11 @@ def _time_query(run: Any, repeats: int, budget: float) -> tuple[list[float], int
         rows = run()
         samples.append(time.perf_counter() - start)
     return samples, rows
+
+
+def record_latency(section: Section, name: str, samples: list[float], rows: int) -> dict:
+    """Record query times (seconds) as figure ``name`` in ms with p50/p95; return the figure."""
+    return section.figure(name, [s * 1000 for s in samples], "ms", percentiles=(50, 95), rows=rows)
 
 
 def _rdflib_worker(
@@ -141,7 +146,7 @@ def _rdflib_worker(
             if first > budget:
                 samples = [first]
             else:
-                samples, rows = _time_query(
+                samples, rows = time_query(
                     lambda t=text, g=graph: len(list(g.query(t))), repeats, budget
                 )
             conn.send(("query", name, samples, rows, None))
@@ -272,7 +277,7 @@ def run(ctx: Context, section: Section) -> None:
         graph = open_graph(build_dir)
         for name, text in runnable.items():
             try:
-                samples, rows = _time_query(
+                samples, rows = time_query(
                     lambda t=text, g=graph: len(list(g.query(t))), repeats, budget
                 )
             except RecursionError:
@@ -282,13 +287,7 @@ def run(ctx: Context, section: Section) -> None:
             except Exception as exc:
                 section.missing(f"{name} @ {tag}: ours", f"error: {type(exc).__name__}: {exc}")
                 continue
-            fig = section.figure(
-                f"{name} @ {tag}: ours",
-                [s * 1000 for s in samples],
-                "ms",
-                percentiles=(50, 95),
-                rows=rows,
-            )
+            fig = record_latency(section, f"{name} @ {tag}: ours", samples, rows)
             medians[(name, size, "ours")] = fig["p50"]
             if size == 1_000_000 or (ctx.tiny and size == sizes(ctx)[-1]):
                 section.target(f"{name} p50 @ {tag} (ours)", fig["p50"], "<=", 50.0, "ms")
@@ -335,13 +334,7 @@ def run(ctx: Context, section: Section) -> None:
                 if error == "RecursionError":
                     section.notes.append(f"rdflib raised RecursionError on {name} @ {tag}")
                 continue
-            fig = section.figure(
-                f"{name} @ {tag}: rdflib",
-                [s * 1000 for s in samples],
-                "ms",
-                percentiles=(50, 95),
-                rows=rows,
-            )
+            fig = record_latency(section, f"{name} @ {tag}: rdflib", samples, rows)
             medians[(name, size, "rdflib")] = fig["p50"]
             ours = medians.get((name, size, "ours"))
             if ours:

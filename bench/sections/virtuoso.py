@@ -24,13 +24,14 @@ from typing import Any
 from bench import generate
 from bench.harness import ROOT, Context, Section, has_attr
 from bench.sections.query import (
-    _time_query,
     bind_text,
     bindings_for,
     label,
     load_ours,
     load_queries,
     parse_params,
+    record_latency,
+    time_query,
 )
 
 SCRIPT = ROOT / "scripts" / "virtuoso.sh"
@@ -265,7 +266,7 @@ def measure_queries(
         rows: dict[str, int] = {}
         for store, graph in stores.items():
             try:
-                samples, count = _time_query(
+                samples, count = time_query(
                     lambda t=text, g=graph: len(execute_query(g, t, timeout=120).rows),
                     repeats,
                     budget,
@@ -273,13 +274,7 @@ def measure_queries(
             except Exception as exc:
                 section.missing(f"{name} @ {tag}: {store}", f"error: {type(exc).__name__}: {exc}")
                 continue
-            fig = section.figure(
-                f"{name} @ {tag}: {store}",
-                [s * 1000 for s in samples],
-                "ms",
-                percentiles=(50, 95),
-                rows=count,
-            )
+            fig = record_latency(section, f"{name} @ {tag}: {store}", samples, count)
             medians[(name, store)] = fig["p50"]
             rows[store] = count
         if len(set(rows.values())) > 1:
