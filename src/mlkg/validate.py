@@ -102,8 +102,10 @@ def validate_data(
 
 def validate_graph(graph: Graph) -> ValidationReport:
     """Return the SHACL validation report of an rdflib ``graph`` against mlkg's shapes."""
-    data = graph.serialize(format="nt", encoding="utf-8")
-    return validate_data(data)
+    from mlkg.graph import ntriples, rows_of
+
+    report, _ = validate_changes(ntriples(rows_of(graph)), None)
+    return report
 
 
 def validate_build(graph_dir: Path | str | None = None) -> ValidationReport:
@@ -128,11 +130,9 @@ def validate_remote(store_url: str) -> ValidationReport:
 
     Every triple is read over the protocol (``mlkg.remote``), then checked like a build.
     """
-    from mlkg.graph import ntriples, rows_of
     from mlkg.remote import open_remote
 
-    report, _ = validate_changes(ntriples(rows_of(open_remote(store_url))), None)
-    return report
+    return validate_graph(open_remote(store_url))
 
 
 def _unquote(message: str | None) -> str:
