@@ -104,7 +104,10 @@ class WorkerPool:
     max_queries_per_worker
         Recycle a worker after this many queries (bounds slow memory growth).
     warm_graph_dir
-        A build each worker opens before it says it is ready (the endpoint's graph).
+        A build each worker opens before it says it is ready (the endpoint's graph). Without
+        one, the first build queried is used for the workers started after it: a replacement
+        then opens that store before its memory limit is set, so the store's own reservations
+        do not count against the next query.
     slow_after
         Seconds after which a running query's worker drops to the lowest CPU priority, so a
         runaway query slows fast ones as little as possible (the worker is replaced afterwards).
@@ -229,6 +232,8 @@ class WorkerPool:
         """
         if self._closed:
             raise QueryError("the query executor is shut down")
+        if self.warm_graph_dir is None and job.get("graph_dir"):
+            self.warm_graph_dir = job["graph_dir"]
         try:
             worker = self._idle.get(timeout=max(0.0, timeout))
         except queue.Empty:
