@@ -218,6 +218,41 @@ def test_a_write_failure_leaves_the_previous_build(
     assert not [p for p in builds_dir(built).iterdir() if p.name.startswith("staging-")]
 
 
+def test_a_failed_check_wins_over_a_failed_write(
+    built: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staging folder is written while SHACL runs: when both fail, the check is reported."""
+    import mlkg.build
+    import mlkg.validate
+    from mlkg.validate import ValidationReport, Violation
+
+    before = snapshot(built)
+    failing = ValidationReport(False, [Violation("urn:x", "urn:p", "broken", "Violation")])
+    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data: failing)
+
+    def full_disk(turtle: Path, store: Path) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mlkg.build, "write_store", full_disk)
+    (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
+    with pytest.raises(ValidationError, match="broken"):
+        build([docs], built)
+    assert snapshot(built) == before
+    assert not [p for p in builds_dir(built).iterdir() if p.name.startswith("staging-")]
+
+
+def test_progress_reports_extraction_then_the_shacl_check(tmp_path: Path, docs: Path) -> None:
+    calls: list[tuple[int, int, str]] = []
+    build([docs], tmp_path / "out", progress=lambda d, t, step: calls.append((d, t, step)))
+    steps = [step for _, _, step in calls]
+    assert steps[0] == "extracting" and steps[-1] == "checking shapes"
+    assert steps == sorted(steps, key=["extracting", "checking shapes"].index)
+    for step in ("extracting", "checking shapes"):
+        done, total = next((d, t) for d, t, s in reversed(calls) if s == step)
+        assert done == total > 0
+    assert (2, 2, "extracting") in calls  # the fixture has two documents
+
+
 def test_unwritable_output_folder(tmp_path: Path, docs: Path) -> None:
     parent = tmp_path / "locked"
     parent.mkdir()

@@ -211,3 +211,18 @@ def test_chunks_checked_on_several_processes_give_the_same_report(
     shared, _ = validate_changes(broken, None, jobs=2)
     assert not shared.conforms
     assert focus_of(shared) == focus_of(alone) == focus_of(validate_data(broken))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_counts_every_chunk(
+    clean: bytes, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    import mlkg.validate
+
+    monkeypatch.setattr(mlkg.validate, "CHUNK_LINES", 60)
+    calls: list[tuple[int, int]] = []
+    report, _ = validate_changes(clean, None, jobs=jobs, progress=lambda d, t: calls.append((d, t)))
+    assert report.conforms
+    total = calls[-1][1]
+    assert total > 1
+    assert calls == [(done, total) for done in range(1, total + 1)]

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 #: How many complete builds are kept next to the build folder.
 KEEP_BUILDS = 3
 
+#: ``progress(done, total, step)``: ``step`` is ``"extracting"`` (documents) or
+#: ``"checking shapes"`` (chunks of the SHACL check).
 ProgressCallback = Callable[[int, int, str], None]
 
 
@@ -117,6 +119,14 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def _write_graph(staging: Path, data: bytes) -> None:
+    """Write the graph (sorted N-Triples ``data``) into ``staging``: the Turtle file, the store."""
+    from mlkg.graph import turtle
+
+    _write_file(staging / GRAPH_FILE, turtle(data))
+    write_store(data, staging / STORE_DIR)
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -179,7 +189,7 @@ def _extract_all(
     done = len(results)
     total = len(documents)
     if progress:
-        progress(done, total, "cached")
+        progress(done, total, "extracting")
     if jobs > 1 and len(todo) > 8:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -194,14 +204,14 @@ def _extract_all(
                 _cache_put(cache_dir, documents[index], extractor.digest, extraction)
                 done += 1
                 if progress:
-                    progress(done, total, documents[index].file_name)
+                    progress(done, total, "extracting")
     else:
         for index in todo:
             results[index] = extractor.extract(documents[index])
             _cache_put(cache_dir, documents[index], extractor.digest, results[index])
             done += 1
             if progress:
-                progress(done, total, documents[index].file_name)
+                progress(done, total, "extracting")
     return [results[i] for i in range(total)], cached
 
 
@@ -257,7 +267,8 @@ def build(
     Unusable documents are skipped and listed in the summary (``strict=True`` makes any of them
     an error). Raises :class:`BuildError` when no usable document remains, when the output
     cannot be written, or (:class:`ValidationError`) when the graph breaks the SHACL shapes; the
-    previous build in ``out`` is then left as it was.
+    previous build in ``out`` is then left as it was. ``progress`` (:data:`ProgressCallback`)
+    is called as documents are extracted and as the SHACL check advances.
 
     Examples
     --------
@@ -308,14 +319,12 @@ def build(
                 reasons = f"no document found in {where}; mlkg reads {suffixes} files"
             raise BuildError(f"no usable document ({reasons})")
 
-        from mlkg.graph import graph_triples, ntriples, turtle
+        from mlkg.graph import graph_triples, ntriples
 
         rows = graph_triples(documents, usable)
         data = ntriples(rows)
         _fill_summary(summary, rows, documents, usable)
         del rows  # the largest object of a build; the bytes say the same from here on
-        if validate:
-            _validate(data, cache if use_cache else None, jobs)
 
         try:
             builds.mkdir(exist_ok=True)
@@ -324,8 +333,15 @@ def build(
         except OSError as exc:
             raise BuildError(f"cannot write to {out.parent}: {exc.strerror or exc}") from exc
         try:
-            _write_file(staging / GRAPH_FILE, turtle(data))
-            write_store(data, staging / STORE_DIR)
+            # The Turtle file and the store are written while SHACL checks the same bytes (both
+            # libraries release the GIL); the staging folder is only published if the check passes.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=1) as writer:  # leaving it waits for the writer
+                written = writer.submit(_write_graph, staging, data)
+                if validate:
+                    _validate(data, cache if use_cache else None, jobs, progress)
+            written.result()
             summary.seconds = round(time.perf_counter() - started, 3)
             _write_file(
                 staging / SUMMARY_FILE,
@@ -343,7 +359,9 @@ def build(
     return summary
 
 
-def _validate(data: bytes, cache_dir: Path | None, jobs: int) -> None:
+def _validate(
+    data: bytes, cache_dir: Path | None, jobs: int, progress: ProgressCallback | None = None
+) -> None:
     """Check the graph (N-Triples ``data``) against the SHACL shapes.
 
     With a cache, only what changed since the last graph that passed is checked
@@ -356,7 +374,14 @@ def _validate(data: bytes, cache_dir: Path | None, jobs: int) -> None:
     state_file = cache_dir / "shacl-state.pickle" if cache_dir is not None else None
     previous = _load_pickle(state_file)
     usable = previous if isinstance(previous, CheckedGraph) else None
-    report, state = validate_changes(data, usable, jobs=jobs)
+    report, state = validate_changes(
+        data,
+        usable,
+        jobs=jobs,
+        progress=(lambda done, total: progress(done, total, "checking shapes"))
+        if progress
+        else None,
+    )
     if not report.conforms:
         raise ValidationError(
             "the built graph breaks the SHACL shapes; nothing was written:\n" + report.summary()

@@ -17,6 +17,7 @@ from mlkg.errors import MlkgError
 from mlkg.resources import ontology_dir
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from pathlib import Path
 
     from rdflib import Graph
@@ -187,7 +188,11 @@ def validation_salt() -> str:
 
 
 def validate_changes(
-    data: bytes, previous: CheckedGraph | None, *, jobs: int = 1
+    data: bytes,
+    previous: CheckedGraph | None,
+    *,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[ValidationReport, CheckedGraph]:
     """Check N-Triples ``data`` (sorted, as :func:`mlkg.graph.ntriples` writes it).
 
@@ -200,6 +205,7 @@ def validate_changes(
     values, and the types of the nodes it points at); ``tests/test_validate.py`` keeps the
     shapes that way. Results about a loaded neighbour are dropped (its own triples are not all
     there); those of the SPARQL constraints, which read each instance's own triples, are kept.
+    ``progress(done, total)`` is called after each chunk.
     """
     indexed = _index(data)
     salt = validation_salt()
@@ -224,9 +230,11 @@ def validate_changes(
         # Fresh interpreters, not forks of this process: it may hold gigabytes of graph.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            reports = list(pool.map(validate_data, (chunk for chunk, _ in chunks)))
+            reports = _counted(
+                pool.map(validate_data, (chunk for chunk, _ in chunks)), len(chunks), progress
+            )
     else:
-        reports = [validate_data(chunk) for chunk, _ in chunks]
+        reports = _counted((validate_data(chunk) for chunk, _ in chunks), len(chunks), progress)
     kept: set[Violation] = set()
     for report, (_, nodes) in zip(reports, chunks, strict=True):
         kept.update(
@@ -234,6 +242,18 @@ def validate_changes(
         )
     violations = sorted(kept, key=lambda v: (v.severity, v.focus, v.path, v.message))
     return ValidationReport(not violations, violations), state
+
+
+def _counted(
+    reports: Iterable[ValidationReport], total: int, progress: Callable[[int, int], None] | None
+) -> list[ValidationReport]:
+    """Return ``reports`` as a list, calling ``progress(done, total)`` as each one arrives."""
+    done: list[ValidationReport] = []
+    for report in reports:
+        done.append(report)
+        if progress is not None:
+            progress(len(done), total)
+    return done
 
 
 def _changed(indexed: _Indexed, previous: CheckedGraph) -> set[str]:

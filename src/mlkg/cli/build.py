@@ -114,8 +114,8 @@ def build(
         bar.start()
         task = bar.add_task("extracting", total=None)
 
-        def progress(done: int, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, description="extracting")
+        def progress(done: int, total: int, step: str) -> None:
+            bar.update(task, completed=done, total=total, description=step)
 
     try:
         summary = run_build(
