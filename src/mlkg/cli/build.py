@@ -74,9 +74,9 @@ def _warn_skipped(summary: dict[str, Any]) -> None:
     "--jobs",
     "-j",
     type=click.IntRange(min=0),
-    default=1,
+    default=0,
     show_default=True,
-    help="Processes for extraction (0: one per core).",
+    help="Processes for extraction and the SHACL check (0: one per core; small builds use one).",
 )
 @click.option("--no-validate", is_flag=True, help="Skip the SHACL check (faster on huge corpora).")
 @click.option("--no-cache", is_flag=True, help="Re-extract every document, even unchanged ones.")
