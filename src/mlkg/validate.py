@@ -10,6 +10,7 @@ engine: the tests check that both engines agree on every broken fixture.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -279,23 +280,19 @@ def _chunks(indexed: _Indexed, focus: list[str], schema: set[str]) -> list[tuple
     chunks: list[tuple[bytes, set[str]]] = []
     lines: list[bytes] = []
     nodes: set[str] = set()
-    neighbours: set[str] = set()
     for node in focus:
-        own = _lines_of(indexed, node)
-        lines.extend(own)
+        lines.extend(_lines_of(indexed, node))
         nodes.add(node)
-        for line in own:
-            neighbour = _object_of(line)
-            if neighbour is not None:
-                neighbours.add(neighbour)
         if len(lines) >= CHUNK_LINES or node is focus[-1]:
+            own = b"".join(lines)
+            neighbours = {iri.decode("utf-8") for iri in _IRI_OBJECT.findall(own)}
             extra = [
                 line
                 for other in sorted(neighbours - nodes)
                 for line in indexed.type_lines.get(other, ())
             ]
-            chunks.append((b"".join(axioms + lines + extra), nodes))
-            lines, nodes, neighbours = [], set(), set()
+            chunks.append((b"".join([*axioms, own, *extra]), nodes))
+            lines, nodes = [], set()
     return chunks
 
 
@@ -308,15 +305,9 @@ _INSTANCE = "https://w3id.org/mlkg/id/"
 _SCHEMA = "https://w3id.org/mlkg/ontology#"
 
 
-def _object_of(line: bytes) -> str | None:
-    """Return the IRI object of an N-Triples line, or None when the object is a literal."""
-    if not line.endswith(b"> .\n"):
-        return None
-    start = line.rfind(b" <", 0, len(line) - 4)
-    iri = line[start + 2 : -4]
-    if b'"' in iri or b" " in iri:  # a typed literal: "5"^^<...#integer>
-        return None
-    return iri.decode("utf-8")
+# The IRI object of an N-Triples line as the build writes it (``<s> <p> <o> .``); a literal
+# object starts with a quote, so its lines do not match.
+_IRI_OBJECT = re.compile(rb"^\S+ <[^>]*> <([^>]*)> \.$", re.MULTILINE)
 
 
 def _index(data: bytes) -> _Indexed:
