@@ -37,7 +37,7 @@ PACKAGES = [
     "pyvis",
     "click",
     "pyahocorasick",
-    "pyrudof",
+    "pyshifty",
     "pyshacl",
     "rdflib-endpoint",
     "spacy",

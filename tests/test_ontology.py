@@ -294,7 +294,7 @@ def test_shapes_graph_is_valid_shacl(fixture_graph: Graph, ontology: Graph, shap
 def _validate(data: Graph, ontology: Graph, shapes: Graph) -> tuple[bool, list[str]]:
     """Validate ``data`` (plus the ontology) and return (conforms, result messages).
 
-    pySHACL is the reference engine; the build's engine (rudof, :mod:`mlkg.validate`) must give
+    pySHACL is the reference engine; the build's engine (shifty, :mod:`mlkg.validate`) must give
     the same verdict on the same focus nodes, so every case here also checks the two agree.
     """
     import pyshacl

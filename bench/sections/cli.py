@@ -30,7 +30,7 @@ HEAVY = (
     "jinja2",
     "spacy",
     "numpy",
-    "pyrudof",
+    "shifty",
     "pyshacl",
     "ahocorasick",
     "rich",
