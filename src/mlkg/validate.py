@@ -58,9 +58,9 @@ def shapes_file() -> Path:
 
 def engine_version() -> str:
     """Return the name and version of the SHACL engine, e.g. ``"pyshifty 0.5.1"``."""
-    from importlib.metadata import version
+    import shifty
 
-    return f"pyshifty {version('pyshifty')}"
+    return f"pyshifty {shifty.version()}"
 
 
 def validate_data(
