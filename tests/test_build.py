@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,7 @@ DOC_A = (
     "## Career Progression\n- Junior Data Scientist: cleans data.\n"
     "- Senior Data Scientist: leads projects.\n"
 )
+DOC_C = "# Data Analyst\n\nData Analysts use Excel and SQL.\n"
 DOC_B = (
     "Title: Machine Learning Engineer\n\nMachine Learning Engineers deploy models with "
     "Kubernetes.\n\nSalary\nThe range is $150,000 - $190,000.\n"
@@ -207,10 +209,11 @@ def test_a_write_failure_leaves_the_previous_build(
 
     before = snapshot(built)
 
-    def full_disk(turtle: Path, store: Path) -> int:
+    def full_disk(*args: object) -> int:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(mlkg.build, "write_store", full_disk)
+    monkeypatch.setattr(mlkg.build, "derive_store", full_disk)
     (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
     with pytest.raises(BuildError, match="No space left on device"):
         build([docs], built)
@@ -230,10 +233,11 @@ def test_a_failed_check_wins_over_a_failed_write(
     failing = ValidationReport(False, [Violation("urn:x", "urn:p", "broken", "Violation")])
     monkeypatch.setattr(mlkg.validate, "validate_data", lambda data: failing)
 
-    def full_disk(turtle: Path, store: Path) -> int:
+    def full_disk(*args: object) -> int:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(mlkg.build, "write_store", full_disk)
+    monkeypatch.setattr(mlkg.build, "derive_store", full_disk)
     (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
     with pytest.raises(ValidationError, match="broken"):
         build([docs], built)
@@ -511,3 +515,102 @@ def test_five_simultaneous_builds_one_wins(tmp_path: Path) -> None:
             assert stderr.startswith("mlkg: error: another build of")
             assert stderr.count("\n") == 1 and "Traceback" not in stderr
     check_complete(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Rebuilds start from the previous build's store
+
+
+def store_lines(out: Path) -> list[bytes]:
+    """Return the triples of a build's store as sorted N-Triples lines."""
+    import pyoxigraph
+
+    store = pyoxigraph.Store.read_only(str(out / STORE_DIR))
+    data = store.dump(format=pyoxigraph.RdfFormat.N_TRIPLES, from_graph=pyoxigraph.DefaultGraph())
+    return sorted((data or b"").splitlines())
+
+
+def turtle_lines(out: Path) -> list[bytes]:
+    """Return the triples of a build's Turtle file as sorted N-Triples lines."""
+    import pyoxigraph
+
+    triples = pyoxigraph.parse(path=str(out / GRAPH_FILE), format=pyoxigraph.RdfFormat.TURTLE)
+    return sorted(pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.N_TRIPLES).splitlines())
+
+
+@pytest.fixture()
+def store_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record how each build writes its store: ``"bulk"`` or ``"derived"``."""
+    import mlkg.build
+
+    calls: list[str] = []
+    bulk, derive = mlkg.build.write_store, mlkg.build.derive_store
+
+    def record_bulk(*args: object) -> int:
+        calls.append("bulk")
+        return bulk(*args)  # type: ignore[arg-type]
+
+    def record_derive(*args: object) -> None:
+        calls.append("derived")
+        derive(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mlkg.build, "write_store", record_bulk)
+    monkeypatch.setattr(mlkg.build, "derive_store", record_derive)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda d: (d / "c.md").write_text(DOC_C), id="document added"),
+        pytest.param(lambda d: (d / "b.txt").unlink(), id="document removed"),
+        pytest.param(
+            lambda d: (d / "a.md").write_text(DOC_A.replace("SQL", "Rust")), id="document edited"
+        ),
+    ],
+)
+def test_a_rebuild_derives_the_store_that_a_cold_build_writes(
+    tmp_path: Path, docs: Path, store_writes: list[str], edit: Any
+) -> None:
+    out = tmp_path / "out"
+    for seed in corpus_dir().iterdir():  # enough unchanged triples for a rebuild to reuse the store
+        if seed.suffix in (".md", ".txt"):
+            shutil.copy(seed, docs / seed.name)
+    build([docs], out)
+    edit(docs)
+    build([docs], out)
+    assert store_writes[-1] == "derived"
+    cold = tmp_path / "cold"
+    build([docs], cold, use_cache=False)
+    assert store_writes[-1] == "bulk"
+    assert store_lines(out) == store_lines(cold) == turtle_lines(out)
+    assert (out / GRAPH_FILE).read_bytes() == (cold / GRAPH_FILE).read_bytes()
+    check_complete(out)
+
+
+def test_an_unchanged_graph_reuses_the_turtle_file_and_the_store(
+    tmp_path: Path, docs: Path, store_writes: list[str]
+) -> None:
+    out = tmp_path / "out"
+    build([docs], out)
+    first = out.resolve()
+    summary = build([docs], out)
+    assert out.resolve() != first  # a new build is published, with a fresh build.json
+    assert store_writes == ["bulk", "derived"]
+    assert os.stat(out / GRAPH_FILE).st_ino == os.stat(first / GRAPH_FILE).st_ino
+    assert store_lines(out) == store_lines(first)
+    assert read_summary(out)["graph_digest"] == summary.graph_digest != ""
+
+
+def test_a_build_whose_state_is_not_of_the_published_graph_writes_the_whole_store(
+    tmp_path: Path, docs: Path, store_writes: list[str]
+) -> None:
+    out = tmp_path / "out"
+    build([docs], out)
+    (docs / "c.md").write_text(DOC_C)
+    build([docs], out, validate=False)  # starts from the first build; no check, so no new state
+    (docs / "d.md").write_text(DOC_C.replace("Data Analyst", "Data Engineer"))
+    build([docs], out)  # the state is of the first graph, but the second one is published
+    assert store_writes == ["bulk", "derived", "bulk"]
+    check_complete(out)
+    assert store_lines(out) == turtle_lines(out)

@@ -26,13 +26,17 @@ from typing import TYPE_CHECKING, Any
 from mlkg.documents import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, Document, read_documents
 from mlkg.errors import BuildError, BuildLockedError, ValidationError
 from mlkg.records import RELATIONS, Extraction
-from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE, write_store
+from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE, derive_store, write_store
 
 if TYPE_CHECKING:
     from mlkg.graph import Row
+    from mlkg.validate import CheckedGraph, GraphIndex
 
 #: How many complete builds are kept next to the build folder.
 KEEP_BUILDS = 3
+
+#: The SHACL state of the last graph that passed, in the cache folder.
+SHACL_STATE_FILE = "shacl-state.pickle"
 
 #: ``progress(done, total, step)``: ``step`` is ``"extracting"`` (documents) or
 #: ``"checking shapes"`` (chunks of the SHACL check).
@@ -53,6 +57,7 @@ class BuildSummary:
     triples: int = 0
     seconds: float = 0.0
     cached: int = 0
+    graph_digest: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Return the summary as a JSON-ready dict."""
@@ -119,12 +124,67 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def _write_graph(staging: Path, data: bytes) -> None:
-    """Write the graph (sorted N-Triples ``data``) into ``staging``: the Turtle file, the store."""
-    from mlkg.graph import turtle
+@dataclass(frozen=True)
+class _Previous:
+    """The published build a rebuild can start from: its folder and the state of its graph."""
 
-    _write_file(staging / GRAPH_FILE, turtle(data))
+    build: Path
+    state: CheckedGraph
+
+
+#: A rebuild copies the previous store and rewrites the subjects that changed when they hold at
+#: most this share of the triples; beyond it, a bulk load of the whole graph is quicker.
+REUSE_SHARE = 0.25
+
+
+def _write_graph(
+    staging: Path, data: bytes, digest: str, index: GraphIndex | None, previous: _Previous | None
+) -> None:
+    """Write the graph (sorted N-Triples ``data``, ``digest``) into ``staging``: Turtle, store.
+
+    With the previous build's graph at hand (``previous``), an unchanged graph reuses its Turtle
+    file, and the store is a copy of the previous one with the changed subjects rewritten
+    (:func:`mlkg.store.derive_store`), unless too much changed.
+    """
+    from mlkg.graph import turtle
+    from mlkg.validate import changed_subjects
+
+    if previous is not None and previous.state.digest == digest:
+        _copy_file(previous.build / GRAPH_FILE, staging / GRAPH_FILE)
+    else:
+        _write_file(staging / GRAPH_FILE, turtle(data))
+    if previous is not None and index is not None:
+        changed = changed_subjects(index, previous.state)
+        spans = [index.spans[node] for node in changed if node in index.spans]
+        if sum(end - start for start, end in spans) <= REUSE_SHARE * len(index.lines):
+            new = b"".join(line for start, end in spans for line in index.lines[start:end])
+            derive_store(previous.build / STORE_DIR, staging / STORE_DIR, sorted(changed), new)
+            return
     write_store(data, staging / STORE_DIR)
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    """Hard-link ``source`` to ``target`` (a build never changes a published file), else copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _published(out: Path, state: CheckedGraph | None) -> _Previous | None:
+    """Return the build ``out`` points at if it holds the graph ``state`` was taken of."""
+    if state is None or not state.digest:
+        return None
+    try:
+        build = out.resolve(strict=True)
+        summary = json.loads((build / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or summary.get("graph_digest") != state.digest:
+        return None
+    if not (build / GRAPH_FILE).is_file() or not (build / STORE_DIR).is_dir():
+        return None
+    return _Previous(build, state)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -320,11 +380,18 @@ def build(
             raise BuildError(f"no usable document ({reasons})")
 
         from mlkg.graph import graph_triples, ntriples
+        from mlkg.validate import CheckedGraph, graph_digest, index_graph
 
         rows = graph_triples(documents, usable)
         data = ntriples(rows)
         _fill_summary(summary, rows, documents, usable)
         del rows  # the largest object of a build; the bytes say the same from here on
+        summary.graph_digest = graph_digest(data)
+        state_file = cache / SHACL_STATE_FILE if use_cache else None
+        state = _load_pickle(state_file)
+        state = state if isinstance(state, CheckedGraph) else None
+        previous = _published(out, state)
+        index = index_graph(data) if validate or previous is not None else None
 
         try:
             builds.mkdir(exist_ok=True)
@@ -338,9 +405,11 @@ def build(
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=1) as writer:  # leaving it waits for the writer
-                written = writer.submit(_write_graph, staging, data)
+                written = writer.submit(
+                    _write_graph, staging, data, summary.graph_digest, index, previous
+                )
                 if validate:
-                    _validate(data, cache if use_cache else None, jobs, progress)
+                    _validate(data, summary.graph_digest, index, state, state_file, jobs, progress)
             written.result()
             summary.seconds = round(time.perf_counter() - started, 3)
             _write_file(
@@ -360,32 +429,38 @@ def build(
 
 
 def _validate(
-    data: bytes, cache_dir: Path | None, jobs: int, progress: ProgressCallback | None = None
+    data: bytes,
+    digest: str,
+    index: GraphIndex | None,
+    previous: CheckedGraph | None,
+    state_file: Path | None,
+    jobs: int,
+    progress: ProgressCallback | None = None,
 ) -> None:
     """Check the graph (N-Triples ``data``) against the SHACL shapes.
 
-    With a cache, only what changed since the last graph that passed is checked
-    (:func:`mlkg.validate.validate_changes`), so a rebuild after one changed document does not
-    pay for SHACL over the whole graph. Raises :class:`ValidationError` with the report when the
-    graph fails; the state of the last passed graph is then kept.
+    With the state of the last graph that passed (``previous``), only what changed since is
+    checked (:func:`mlkg.validate.validate_changes`), so a rebuild after one changed document does
+    not pay for SHACL over the whole graph. Raises :class:`ValidationError` with the report when
+    the graph fails; the state of the last passed graph is then kept. Otherwise the new state,
+    with the ``digest`` of the graph, goes to ``state_file``.
     """
-    from mlkg.validate import CheckedGraph, validate_changes
+    from mlkg.validate import validate_changes
 
-    state_file = cache_dir / "shacl-state.pickle" if cache_dir is not None else None
-    previous = _load_pickle(state_file)
-    usable = previous if isinstance(previous, CheckedGraph) else None
     report, state = validate_changes(
         data,
-        usable,
+        previous,
         jobs=jobs,
         progress=(lambda done, total: progress(done, total, "checking shapes"))
         if progress
         else None,
+        index=index,
     )
     if not report.conforms:
         raise ValidationError(
             "the built graph breaks the SHACL shapes; nothing was written:\n" + report.summary()
         )
+    state.digest = digest
     _save_pickle(state_file, state)
 
 

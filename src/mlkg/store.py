@@ -7,6 +7,8 @@ queries run on Oxigraph's SPARQL engine.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,8 @@ from mlkg.errors import GraphNotFoundError, StoreError
 from mlkg.resources import default_build_dir
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pyoxigraph
     from rdflib import Graph
 
@@ -105,6 +109,38 @@ def write_store(source: Path | bytes, store_dir: Path) -> int:
     store.flush()
     del store
     return count
+
+
+def derive_store(base: Path, store_dir: Path, subjects: Iterable[str], ntriples: bytes) -> None:
+    """Write at ``store_dir`` a copy of the store ``base`` with new triples for some subjects.
+
+    Every triple of each of ``subjects`` is removed, then the N-Triples ``ntriples`` (their new
+    triples) are added, so the copy holds what a bulk load of the new graph would hold. ``base``
+    is not changed: its immutable table files are hard-linked (copied across file systems) and
+    the rest copied, so a rebuild that changed a few documents does not load the whole graph.
+    """
+    import pyoxigraph
+
+    store_dir.mkdir()
+    for entry in base.iterdir():
+        target = store_dir / entry.name
+        if entry.suffix == ".sst":
+            try:
+                os.link(entry, target)
+                continue
+            except OSError:
+                pass
+        shutil.copy2(entry, target)
+    store = pyoxigraph.Store(str(store_dir))
+    default = pyoxigraph.DefaultGraph()
+    for subject in subjects:
+        node = pyoxigraph.NamedNode(subject)
+        for quad in list(store.quads_for_pattern(node, None, None, default)):
+            store.remove(quad)
+    if ntriples:
+        store.load(ntriples, format=pyoxigraph.RdfFormat.N_TRIPLES)
+    store.flush()
+    del store
 
 
 def _bind_prefixes(graph: Graph) -> None:

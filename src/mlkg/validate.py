@@ -212,10 +212,14 @@ class CheckedGraph:
     salt: str
     nodes: dict[str, bytes] = field(default_factory=dict)
     types: dict[str, bytes] = field(default_factory=dict)
+    #: digest of the whole graph (its N-Triples), set by the build (:func:`graph_digest`)
+    digest: str = ""
 
 
 @dataclass(frozen=True)
-class _Indexed:
+class GraphIndex:
+    """Sorted N-Triples lines by subject: each subject's span, and digests of its triples."""
+
     lines: list[bytes]
     spans: dict[str, tuple[int, int]]
     nodes: dict[str, bytes]
@@ -247,6 +251,7 @@ def validate_changes(
     *,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    index: GraphIndex | None = None,
 ) -> tuple[ValidationReport, CheckedGraph]:
     """Check N-Triples ``data`` (sorted, as :func:`mlkg.graph.ntriples` writes it).
 
@@ -259,9 +264,10 @@ def validate_changes(
     values, and the types of the nodes it points at); ``tests/test_validate.py`` keeps the
     shapes that way. Results about a loaded neighbour are dropped (its own triples are not all
     there); those of the SPARQL constraints, which read each instance's own triples, are kept.
-    ``progress(done, total)`` is called after each chunk.
+    ``progress(done, total)`` is called after each chunk; ``index`` is ``index_graph(data)``
+    when the caller has it already.
     """
-    indexed = _index(data)
+    indexed = index if index is not None else index_graph(data)
     salt = validation_salt()
     state = CheckedGraph(salt, indexed.nodes, indexed.types)
     schema = {node for node in indexed.spans if node.startswith(_SCHEMA)}
@@ -310,7 +316,7 @@ def _counted(
     return done
 
 
-def _changed(indexed: _Indexed, previous: CheckedGraph) -> set[str]:
+def _changed(indexed: GraphIndex, previous: CheckedGraph) -> set[str]:
     """Return the nodes whose verdict may differ from the previous check's."""
     focus = {node for node, digest in indexed.nodes.items() if previous.nodes.get(node) != digest}
     # Nodes pointing at a node whose types changed or went away. A node typed for the first time
@@ -327,7 +333,9 @@ def _changed(indexed: _Indexed, previous: CheckedGraph) -> set[str]:
     return focus
 
 
-def _chunks(indexed: _Indexed, focus: list[str], schema: set[str]) -> list[tuple[bytes, set[str]]]:
+def _chunks(
+    indexed: GraphIndex, focus: list[str], schema: set[str]
+) -> list[tuple[bytes, set[str]]]:
     """Return the data to check for ``focus``, cut in chunks: (N-Triples, nodes it checks)."""
     axioms = [line for node in sorted(schema) for line in _lines_of(indexed, node)]
     chunks: list[tuple[bytes, set[str]]] = []
@@ -349,7 +357,7 @@ def _chunks(indexed: _Indexed, focus: list[str], schema: set[str]) -> list[tuple
     return chunks
 
 
-def _lines_of(indexed: _Indexed, node: str) -> list[bytes]:
+def _lines_of(indexed: GraphIndex, node: str) -> list[bytes]:
     start, end = indexed.spans[node]
     return indexed.lines[start:end]
 
@@ -363,8 +371,22 @@ _SCHEMA = "https://w3id.org/mlkg/ontology#"
 _IRI_OBJECT = re.compile(rb"^\S+ <[^>]*> <([^>]*)> \.$", re.MULTILINE)
 
 
-def _index(data: bytes) -> _Indexed:
-    """Split sorted N-Triples into lines and index them by subject, with digests."""
+def graph_digest(data: bytes) -> str:
+    """Return a digest of a whole graph's sorted N-Triples (the build's identity of a graph)."""
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def changed_subjects(index: GraphIndex, previous: CheckedGraph) -> set[str]:
+    """Return the subjects whose triples differ from ``previous``: changed, new or gone."""
+    changed = {node for node, digest in index.nodes.items() if previous.nodes.get(node) != digest}
+    changed.update(node for node in previous.nodes if node not in index.nodes)
+    return changed
+
+
+def index_graph(data: bytes) -> GraphIndex:
+    """Return sorted N-Triples ``data`` split into lines and indexed by subject, with digests."""
     import hashlib
 
     lines = data.splitlines(keepends=True)
@@ -390,4 +412,4 @@ def _index(data: bytes) -> _Indexed:
             types[subject] = hashlib.blake2b(b"".join(typed), digest_size=16).digest()
             type_lines[subject] = typed
         start = end
-    return _Indexed(lines, spans, nodes, types, type_lines)
+    return GraphIndex(lines, spans, nodes, types, type_lines)
