@@ -202,18 +202,21 @@ def test_validation_failure_leaves_the_previous_build(
     assert not [p for p in builds_dir(built).iterdir() if p.name.startswith("staging-")]
 
 
-def test_a_write_failure_leaves_the_previous_build(
-    built: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture()
+def full_disk(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After ``built``, make every way of writing a store fail as a full disk does."""
     import mlkg.build
 
-    before = snapshot(built)
-
-    def full_disk(*args: object) -> int:
+    def fail(*args: object) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(mlkg.build, "write_store", full_disk)
-    monkeypatch.setattr(mlkg.build, "derive_store", full_disk)
+    monkeypatch.setattr(mlkg.build, "write_store", fail)
+    monkeypatch.setattr(mlkg.build, "derive_store", fail)
+
+
+@pytest.mark.usefixtures("full_disk")
+def test_a_write_failure_leaves_the_previous_build(built: Path, docs: Path) -> None:
+    before = snapshot(built)
     (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
     with pytest.raises(BuildError, match="No space left on device"):
         build([docs], built)
@@ -221,23 +224,17 @@ def test_a_write_failure_leaves_the_previous_build(
     assert not [p for p in builds_dir(built).iterdir() if p.name.startswith("staging-")]
 
 
+@pytest.mark.usefixtures("full_disk")
 def test_a_failed_check_wins_over_a_failed_write(
     built: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The staging folder is written while SHACL runs: when both fail, the check is reported."""
-    import mlkg.build
     import mlkg.validate
     from mlkg.validate import ValidationReport, Violation
 
     before = snapshot(built)
     failing = ValidationReport(False, [Violation("urn:x", "urn:p", "broken", "Violation")])
     monkeypatch.setattr(mlkg.validate, "validate_data", lambda data: failing)
-
-    def full_disk(*args: object) -> int:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(mlkg.build, "write_store", full_disk)
-    monkeypatch.setattr(mlkg.build, "derive_store", full_disk)
     (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
     with pytest.raises(ValidationError, match="broken"):
         build([docs], built)
