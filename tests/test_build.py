@@ -468,6 +468,38 @@ def test_readers_see_the_old_or_the_new_graph_during_rebuilds(tmp_path: Path) ->
     assert len(set(seen)) == 2  # the readers did see both graphs
 
 
+def test_readers_see_the_old_or_the_new_graph_when_rebuilds_reuse_the_store(
+    tmp_path: Path,
+) -> None:
+    """Rebuilds that differ by one document derive their store from the published one."""
+    from mlkg.store import open_graph
+
+    first = tmp_path / "first"
+    shutil.copytree(corpus_dir(), first)
+    second = tmp_path / "second"
+    shutil.copytree(first, second)
+    (second / "c.md").write_text(DOC_C)
+    out = tmp_path / "out"
+    sizes = {build([second], out).triples, build([first], out).triples}
+    assert len(sizes) == 2
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _ALTERNATE_SCRIPT, str(first), str(second), str(out), "6"],
+        stderr=subprocess.PIPE,
+    )
+    seen: list[int] = []
+    try:
+        while writer.poll() is None:
+            graph = open_graph(out)
+            seen.append(len(graph))
+            graph.close()
+    finally:
+        _, stderr = writer.communicate(timeout=120)
+    assert writer.returncode == 0, stderr
+    assert set(seen) <= sizes, (set(seen), sizes)
+    assert store_lines(out) == turtle_lines(out)
+    check_complete(out)
+
+
 def test_readers_open_the_resolved_build(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pyoxigraph
 
