@@ -643,3 +643,18 @@ def test_a_build_whose_state_is_not_of_the_published_graph_writes_the_whole_stor
     assert store_writes == ["bulk", "derived", "bulk"]
     check_complete(out)
     assert store_lines(out) == turtle_lines(out)
+
+
+def test_derived_stores_do_not_pile_up_rocksdb_logs(
+    tmp_path: Path, store_writes: list[str]
+) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(corpus_dir(), docs)
+    out = tmp_path / "out"
+    for name in ("x", "y", "z"):
+        build([docs], out)
+        (docs / f"{name}.md").write_text(DOC_C.replace("Data Analyst", f"{name.upper()} Analyst"))
+    build([docs], out)
+    assert store_writes == ["bulk", "derived", "derived", "derived"]
+    logs = [p.name for p in (out / STORE_DIR).iterdir() if p.name.startswith("LOG")]
+    assert len(logs) <= 2, logs

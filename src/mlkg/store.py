@@ -123,6 +123,8 @@ def derive_store(base: Path, store_dir: Path, subjects: Iterable[str], ntriples:
 
     store_dir.mkdir()
     for entry in base.iterdir():
+        if entry.name == "LOG" or entry.name.startswith("LOG.old"):
+            continue  # RocksDB's diagnostic log: each copy would carry all the previous ones
         target = store_dir / entry.name
         if entry.suffix == ".sst":
             try:
