@@ -515,3 +515,19 @@ def _reference_split(text: str) -> list[str]:
 def test_sentence_splitting_agrees_with_the_plain_way(text: str) -> None:
     block = Block("paragraph", text, 0, len(text))
     assert [s.text for s in split_sentences(block)] == _reference_split(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x3F), max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_binary_verdict_counts_every_control_but_tab_newline_return_form_feed(text: str) -> None:
+    from mlkg.documents import decode_bytes
+
+    data = text.encode("utf-8")
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f")
+    binary = data.count(b"\x00") > max(1, len(data) // 100) or controls > max(8, len(text) // 20)
+    try:
+        decode_bytes(data)
+    except DocumentError:
+        assert binary
+    else:
+        assert not binary

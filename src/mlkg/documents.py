@@ -114,6 +114,10 @@ def clean_text(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# Control characters other than tab, newline, carriage return and form feed.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def decode_bytes(data: bytes) -> tuple[str, str | None]:
     """Decode file bytes to text; return ``(text, note)`` where ``note`` says what was assumed.
 
@@ -140,8 +144,9 @@ def decode_bytes(data: bytes) -> tuple[str, str | None]:
         except UnicodeDecodeError:
             text = data.decode("latin-1")
         note = "not UTF-8: decoded as Windows-1252/Latin-1"
-    controls = sum(1 for c in text[:65536] if ord(c) < 32 and c not in "\t\n\r\f")
-    if controls > max(8, len(text[:65536]) // 20):
+    head = text[:65536]
+    controls = len(_CONTROLS.findall(head))
+    if controls > max(8, len(head) // 20):
         raise DocumentError("binary file (control bytes), not text")
     return text, note
 
