@@ -658,3 +658,19 @@ def test_derived_stores_do_not_pile_up_rocksdb_logs(
     assert store_writes == ["bulk", "derived", "derived", "derived"]
     logs = [p.name for p in (out / STORE_DIR).iterdir() if p.name.startswith("LOG")]
     assert len(logs) <= 2, logs
+
+
+def test_extraction_on_several_processes_gives_the_same_graph(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(corpus_dir(), docs)
+    for index in range(6):  # more than 8 documents, so the extraction runs on a process pool
+        (docs / f"extra-{index}.md").write_text(
+            DOC_C.replace("Data Analyst", f"Data Analyst {index}")
+        )
+    alone = build([docs], tmp_path / "alone", jobs=1, use_cache=False)
+    shared = build([docs], tmp_path / "shared", jobs=2, use_cache=False)
+    assert len(alone.documents) > 8
+    assert (tmp_path / "alone" / GRAPH_FILE).read_bytes() == (
+        tmp_path / "shared" / GRAPH_FILE
+    ).read_bytes()
+    assert shared.triples == alone.triples

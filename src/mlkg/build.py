@@ -251,10 +251,14 @@ def _extract_all(
     if progress:
         progress(done, total, "extracting")
     if jobs > 1 and len(todo) > 8:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         chunk = max(1, len(todo) // (jobs * 4))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Fresh interpreters, not forks: the caller may run threads (a progress bar's refresh
+        # thread, a server), and a fork copies whatever lock they hold.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             for index, extraction in zip(
                 todo,
                 pool.map(_extract_one, (documents[i] for i in todo), chunksize=chunk),
