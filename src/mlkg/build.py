@@ -24,9 +24,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlkg.documents import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, Document, read_documents
-from mlkg.errors import BuildError, BuildLockedError, ValidationError
+from mlkg.errors import BuildError, BuildLockedError, MlkgError, ValidationError
 from mlkg.records import RELATIONS, Extraction
-from mlkg.store import GRAPH_FILE, STORE_DIR, SUMMARY_FILE, derive_store, write_store
+from mlkg.store import (
+    GRAPH_FILE,
+    STORE_DIR,
+    SUMMARY_FILE,
+    derive_store,
+    link_or_copy,
+    write_store,
+)
 
 if TYPE_CHECKING:
     from mlkg.graph import Row
@@ -150,7 +157,7 @@ def _write_graph(
     from mlkg.validate import changed_subjects
 
     if previous is not None and previous.state.digest == digest:
-        _copy_file(previous.build / GRAPH_FILE, staging / GRAPH_FILE)
+        link_or_copy(previous.build / GRAPH_FILE, staging / GRAPH_FILE)  # never rewritten
     else:
         _write_file(staging / GRAPH_FILE, turtle(data))
     if previous is not None and index is not None:
@@ -163,28 +170,17 @@ def _write_graph(
     write_store(data, staging / STORE_DIR)
 
 
-def _copy_file(source: Path, target: Path) -> None:
-    """Hard-link ``source`` to ``target`` (a build never changes a published file), else copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
 def _published(out: Path, state: CheckedGraph | None) -> _Previous | None:
     """Return the build ``out`` points at if it holds the graph ``state`` was taken of."""
     if state is None or not state.digest:
         return None
     try:
-        build = out.resolve(strict=True)
-        summary = json.loads((build / SUMMARY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = read_summary(out)  # also checks that the graph and the store are there
+    except MlkgError:
         return None
     if not isinstance(summary, dict) or summary.get("graph_digest") != state.digest:
         return None
-    if not (build / GRAPH_FILE).is_file() or not (build / STORE_DIR).is_dir():
-        return None
-    return _Previous(build, state)
+    return _Previous(out.resolve(), state)  # under the build lock, ``out`` cannot move
 
 
 def _fsync_dir(path: Path) -> None:

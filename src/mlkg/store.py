@@ -125,14 +125,10 @@ def derive_store(base: Path, store_dir: Path, subjects: Iterable[str], ntriples:
     for entry in base.iterdir():
         if entry.name == "LOG" or entry.name.startswith("LOG.old"):
             continue  # RocksDB's diagnostic log: each copy would carry all the previous ones
-        target = store_dir / entry.name
         if entry.suffix == ".sst":
-            try:
-                os.link(entry, target)
-                continue
-            except OSError:
-                pass
-        shutil.copy2(entry, target)
+            link_or_copy(entry, store_dir / entry.name)
+        else:
+            shutil.copy2(entry, store_dir / entry.name)
     store = pyoxigraph.Store(str(store_dir))
     default = pyoxigraph.DefaultGraph()
     for subject in subjects:
@@ -143,6 +139,14 @@ def derive_store(base: Path, store_dir: Path, subjects: Iterable[str], ntriples:
         store.load(ntriples, format=pyoxigraph.RdfFormat.N_TRIPLES)
     store.flush()
     del store
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link ``source`` to ``target`` (for files never changed once written), else copy it."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _bind_prefixes(graph: Graph) -> None:

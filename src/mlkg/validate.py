@@ -318,7 +318,7 @@ def _counted(
 
 def _changed(indexed: GraphIndex, previous: CheckedGraph) -> set[str]:
     """Return the nodes whose verdict may differ from the previous check's."""
-    focus = {node for node, digest in indexed.nodes.items() if previous.nodes.get(node) != digest}
+    focus = {node for node in changed_subjects(indexed, previous) if node in indexed.nodes}
     # Nodes pointing at a node whose types changed or went away. A node typed for the first time
     # needs no scan: an unchanged node pointing at it only gains a type on a neighbour, and the
     # shapes only ever ask a neighbour for a type (sh:class), never for its absence.
