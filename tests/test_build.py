@@ -440,16 +440,15 @@ _ALTERNATE_SCRIPT = (
 )
 
 
-def test_readers_see_the_old_or_the_new_graph_during_rebuilds(tmp_path: Path) -> None:
+def read_while_rebuilding(first: Path, second: Path, out: Path) -> tuple[set[int], list[int]]:
+    """Build ``first`` and ``second`` into ``out``, then rebuild them alternately 6 times in
+    another process while this one opens the graph in a loop.
+
+    Returns the triple counts of the two graphs and the counts the readers saw.
+    """
     from mlkg.store import open_graph
 
-    first = make_docs(tmp_path / "first")
-    second = tmp_path / "second"
-    second.mkdir()
-    (second / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel and SQL.\n")
-    out = tmp_path / "out"
     sizes = {build([second], out).triples, build([first], out).triples}
-    assert len(sizes) == 2
     writer = subprocess.Popen(
         [sys.executable, "-c", _ALTERNATE_SCRIPT, str(first), str(second), str(out), "6"],
         stderr=subprocess.PIPE,
@@ -463,6 +462,16 @@ def test_readers_see_the_old_or_the_new_graph_during_rebuilds(tmp_path: Path) ->
     finally:
         _, stderr = writer.communicate(timeout=120)
     assert writer.returncode == 0, stderr
+    return sizes, seen
+
+
+def test_readers_see_the_old_or_the_new_graph_during_rebuilds(tmp_path: Path) -> None:
+    first = make_docs(tmp_path / "first")
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel and SQL.\n")
+    sizes, seen = read_while_rebuilding(first, second, tmp_path / "out")
+    assert len(sizes) == 2
     assert seen
     assert set(seen) <= sizes, (set(seen), sizes)
     assert len(set(seen)) == 2  # the readers did see both graphs
@@ -472,29 +481,14 @@ def test_readers_see_the_old_or_the_new_graph_when_rebuilds_reuse_the_store(
     tmp_path: Path,
 ) -> None:
     """Rebuilds that differ by one document derive their store from the published one."""
-    from mlkg.store import open_graph
-
     first = tmp_path / "first"
     shutil.copytree(corpus_dir(), first)
     second = tmp_path / "second"
     shutil.copytree(first, second)
     (second / "c.md").write_text(DOC_C)
     out = tmp_path / "out"
-    sizes = {build([second], out).triples, build([first], out).triples}
+    sizes, seen = read_while_rebuilding(first, second, out)
     assert len(sizes) == 2
-    writer = subprocess.Popen(
-        [sys.executable, "-c", _ALTERNATE_SCRIPT, str(first), str(second), str(out), "6"],
-        stderr=subprocess.PIPE,
-    )
-    seen: list[int] = []
-    try:
-        while writer.poll() is None:
-            graph = open_graph(out)
-            seen.append(len(graph))
-            graph.close()
-    finally:
-        _, stderr = writer.communicate(timeout=120)
-    assert writer.returncode == 0, stderr
     assert set(seen) <= sizes, (set(seen), sizes)
     assert store_lines(out) == turtle_lines(out)
     check_complete(out)
