@@ -57,6 +57,7 @@ CATALOGUE = load_catalogue()
 NAMES = sorted(CATALOGUE)
 
 ROLE = "https://w3id.org/mlkg/id/role/"
+ONTOLOGY = "https://w3id.org/mlkg/ontology#"
 
 
 def check_golden(path: Path, actual: str) -> None:
@@ -466,6 +467,66 @@ def test_names_are_looked_up_in_pages(
     }
     with pytest.raises(QueryError, match=r"did you mean 'Research Scientist'"):
         run(small_graph, "skills-of-role", role="Reserch Scientist")
+
+
+@pytest.mark.parametrize("value", ["Research Scientist", "research-scientist", "Reserch Scientist"])
+def test_a_build_folder_answers_a_lookup_in_one_request(
+    small_build_dir: Path, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No paging on a build folder (no server cuts the answer), whatever the page size."""
+    import mlkg.queries
+
+    monkeypatch.setattr(mlkg.queries, "LOOKUP_PAGE", 2)
+    calls: list[str] = []
+    real = mlkg.queries._execute
+
+    def counting(target: Any, text: str, **kwargs: Any) -> Any:
+        calls.append(text)
+        return real(target, text, **kwargs)
+
+    monkeypatch.setattr(mlkg.queries, "_execute", counting)
+    try:
+        rows = run(small_build_dir, "skills-of-role", role=value)
+    except QueryError as error:
+        assert value == "Reserch Scientist" and "did you mean 'Research Scientist'" in str(error)
+    else:
+        assert rows and value != "Reserch Scientist"
+    assert len([text for text in calls if "?preferred" in text]) == 1
+
+
+def test_an_iri_is_looked_up_alone(small_build_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given an IRI, the lookup reads that entity's labels only, and still checks its class."""
+    import mlkg.queries
+
+    answers: list[set[str]] = []
+    real = mlkg.queries._execute
+
+    def counting(target: Any, text: str, **kwargs: Any) -> Any:
+        result = real(target, text, **kwargs)
+        if "?preferred" in text:
+            answers.append({str(row[result.vars.index("entity")]) for row in result.rows})
+        return result
+
+    monkeypatch.setattr(mlkg.queries, "_execute", counting)
+    role = "https://w3id.org/mlkg/id/role/research-scientist"
+    assert run(small_build_dir, "skills-of-role", role=f"<{role}>")
+    assert answers == [{role}]
+    with pytest.raises(QueryError, match="no role has the IRI"):
+        run(small_build_dir, "skills-of-role", role="https://w3id.org/mlkg/id/skill/statistics")
+
+
+def test_subclass_closure_follows_the_ontology() -> None:
+    from mlkg.queries import subclass_closure
+
+    def names(*classes: str) -> list[str]:
+        closure = subclass_closure(tuple(ONTOLOGY + c for c in classes))
+        return [c.rsplit("#", 1)[-1] for c in closure]
+
+    assert names("Skill") == ["Skill", "SoftSkill", "TechnicalSkill"]
+    assert names("Skill", "Tool") == [
+        "ProgrammingLanguage", "Skill", "SoftSkill", "TechnicalSkill", "Tool"
+    ]  # fmt: skip
+    assert names("Role") == ["Role"]
 
 
 def test_unknown_label_suggests_close_ones(small_graph: Any) -> None:

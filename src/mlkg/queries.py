@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -568,13 +569,9 @@ def resolve_entity(
     if not text:
         raise QueryError(f"--param {param_name}: the name of the {kind} is empty")
 
-    iri_text = text[1:-1] if text.startswith("<") and text.endswith(">") else text
     known_iris = {iri for iris in labels.by_label.values() for iri in iris}
-    if _IRI_SCHEME.match(iri_text) and iri_text.split(":", 1)[0].lower() in {
-        "http",
-        "https",
-        "urn",
-    }:
+    iri_text = _given_iri(text)
+    if iri_text is not None:
         if iri_text in known_iris:
             return URIRef(check_iri(iri_text))
         raise QueryError(f"--param {param_name}: no {kind} has the IRI <{iri_text}>")
@@ -686,25 +683,78 @@ def prepare(
 def _lookup(
     target: Graph | Path | str, name: str, value: Any, classes: Sequence[str], timeout: float
 ) -> Node:
-    """Resolve an entity parameter against the graph (one SPARQL lookup)."""
+    """Resolve an entity parameter against the graph (one SPARQL lookup, or a few pages).
+
+    An IRI is looked up alone (one index read); a name needs every label of the classes, to
+    compare them case-folded, find ambiguities and suggest close names. A build folder answers
+    in one request; another graph (a SPARQL server may cut long answers: Virtuoso at 10,000
+    rows) is read in ordered pages.
+    """
+    from rdflib import Graph as RdfGraph
     from rdflib import URIRef
 
     text = inject_values(
-        _internal_query("queries-labels"), ["class"], [[URIRef(c)] for c in classes]
+        _internal_query("queries-labels"),
+        ["class"],
+        [[URIRef(c)] for c in subclass_closure(tuple(classes))],
     )
+    iri = _given_iri(value)
+    if iri is not None and not _BAD_IRI_CHARS.search(iri):
+        text = inject_values(text, ["entity"], [[URIRef(iri)]])
     rows: list[dict[str, Node]] = []
-    offset = 0
-    while True:  # in pages: a SPARQL server may cut long answers (Virtuoso: 10,000 rows)
-        page = f"{text.rstrip()}\nLIMIT {LOOKUP_PAGE} OFFSET {offset}\n"
-        result = _execute(target, page, timeout=timeout, row_cap=LOOKUP_PAGE, allow_service=False)
+
+    def read(query: str, cap: int) -> int:
+        result = _execute(target, query, timeout=timeout, row_cap=cap, allow_service=False)
         rows.extend(
             {var: term for var, term in zip(result.vars, row, strict=True) if term is not None}
             for row in result.rows
         )
-        if len(result.rows) < LOOKUP_PAGE:
-            break
+        return len(result.rows)
+
+    if not isinstance(target, RdfGraph):
+        read(text, cap=2**62)
+        return resolve_entity(value, name, classes, rows)
+    text = text.rstrip() + "\nORDER BY ?entity DESC(?preferred) STR(?label)"
+    offset = 0
+    while read(f"{text}\nLIMIT {LOOKUP_PAGE} OFFSET {offset}\n", LOOKUP_PAGE) == LOOKUP_PAGE:
         offset += LOOKUP_PAGE
     return resolve_entity(value, name, classes, rows)
+
+
+def _given_iri(value: Any) -> str | None:
+    """Return the IRI a parameter value gives (``http(s)``/``urn``, angle brackets optional)."""
+    from rdflib import Literal, URIRef
+
+    if isinstance(value, URIRef | Literal):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        return None
+    text = text[1:-1] if text.startswith("<") and text.endswith(">") else text
+    if _IRI_SCHEME.match(text) and text.split(":", 1)[0].lower() in {"http", "https", "urn"}:
+        return text
+    return None
+
+
+@lru_cache(maxsize=32)
+def subclass_closure(classes: tuple[str, ...]) -> tuple[str, ...]:
+    """Return ``classes`` and all their subclasses in ``ontology/mlkg.ttl``, sorted.
+
+    Examples
+    --------
+    >>> [c.rsplit("#", 1)[-1] for c in subclass_closure((_ONTOLOGY + "Skill",))]
+    ['Skill', 'SoftSkill', 'TechnicalSkill']
+    """
+    from mlkg.graph import ontology_class_axioms
+
+    axioms = ontology_class_axioms()
+    found = set(classes)
+    while True:
+        more = {sub for sub, sup in axioms if sup in found} - found
+        if not more:
+            return tuple(sorted(found))
+        found |= more
 
 
 #: Rows per request when names are looked up; at most what SPARQL servers answer by default.
