@@ -194,6 +194,9 @@ def test_tiny_query_section(tmp_path: Path, cache: Path) -> None:
         names = _names(section)
         assert "load @ 2k: ours" in names and "load @ 2k: rdflib" in names
         assert "@ 2k: ours" in names and "@ 2k: rdflib" in names
+        assert "top-skills @ 2k: mlkg query path (worker process)" in names
+        user_path = [f for f in section.figures if "mlkg query path" in f["name"]]
+        assert len(user_path) == 5 and all("median" in f for f in user_path), user_path
 
 
 def test_tiny_build_section(tmp_path: Path, cache: Path) -> None:
