@@ -755,6 +755,9 @@ _TYPE = f"<{RDF}type>"
 _PREF = f"<{SKOS}prefLabel>"
 _ALT = f"<{SKOS}altLabel>"
 _MENTIONED = f"<{ONT}mentionedIn>"
+_DOCUMENT_COUNT = f"<{ONT}documentCount>"
+_ROLE_COUNT = f"<{ONT}roleCount>"
+_NOT_COUNTED = {f"<{ONT}progressesTo>", f"<{ONT}hasSalary>"}  # not in mlkg:roleCount
 
 
 class _GraphWriter:
@@ -780,6 +783,8 @@ class _GraphWriter:
         self.entity_meta: dict[str, tuple[str, str, list[str], bool]] = {}
         self.entity_pending = 0
         self.facts = 0
+        # entity IRI -> roles with a direct relation to it (mlkg:roleCount)
+        self.entity_roles: dict[str, set[str]] = {}
 
     def emit(self, s: str, p: str, o: str) -> None:
         self.lines.append(f"{s} {p} {o} .\n")
@@ -791,7 +796,8 @@ class _GraphWriter:
         if docs is None:
             docs = self.entity_docs[iri] = set()
             self.entity_meta[iri] = (kind, entry[1], entry[2], entry[3])
-            self.entity_pending += 2 + len(entry[2]) + (1 if entry[3] else 0)
+            # type, label, documentCount, roleCount, altLabels, inScheme
+            self.entity_pending += 4 + len(entry[2]) + (1 if entry[3] else 0)
         if doc not in docs:
             docs.add(doc)
             self.entity_pending += 1
@@ -799,6 +805,8 @@ class _GraphWriter:
 
     def relation(self, s: str, p: str, o: str, evidence: str, **extra: int | str) -> None:
         self.emit(s, p, o)
+        if p not in _NOT_COUNTED:
+            self.entity_roles.setdefault(o, set()).add(s)
         if self.profile != "full":
             return
         fact_hash = hashlib.sha1(f"{s[1:-1]}|{p[1:-1]}|{o[1:-1]}".encode()).hexdigest()[:16]
@@ -839,6 +847,14 @@ class _GraphWriter:
                 self.emit(iri, f"<{SKOS}inScheme>", f"<{SCHEME}>")
             for doc in sorted(self.entity_docs[iri]):
                 self.emit(iri, _MENTIONED, doc)
+            self.emit(iri, _DOCUMENT_COUNT, _int(len(self.entity_docs[iri])))
+            self.emit(iri, _ROLE_COUNT, _int(len(self.entity_roles.get(iri, ()))))
+
+
+#: Bumped when the synthetic graph's shape changes, so cached graphs are made again
+#: (2: entities carry mlkg:documentCount and mlkg:roleCount, as builds write them, and a
+#: document's identifier is the start of its sha256: the graph conforms to the shapes).
+GRAPH_FORMAT = 2
 
 
 def write_graph(
@@ -902,7 +918,8 @@ def write_graph(
         titles = [step.format(family) for step in _LADDER]
         # one document per family (a guide about its ladder)
         n_docs += 1
-        doc_id = hashlib.sha256(f"{seed}-{families}".encode()).hexdigest()[:16]
+        doc_sha256 = hashlib.sha256(f"{seed}-{families}".encode()).hexdigest()
+        doc_id = doc_sha256[:16]  # as a build names documents: the digest's first 16 digits
         doc = _iri("document", doc_id)
         if profile == "full":
             w.emit(doc, _TYPE, f"<{ONT}Document>")
@@ -910,7 +927,7 @@ def write_graph(
             w.emit(doc, f"<{DCT}identifier>", _lit(doc_id, None))
             w.emit(doc, f"<{DCT}title>", _lit(f"{family} career guide", None))
             w.emit(doc, f"<{ONT}fileName>", _lit(f"{n_docs:06d}_{doc_id}.txt", None))
-            w.emit(doc, f"<{ONT}sha256>", _lit(hashlib.sha256(doc_id.encode()).hexdigest(), None))
+            w.emit(doc, f"<{ONT}sha256>", _lit(doc_sha256, None))
         ladder: list[str] = []
         offset = 0
         for level, title in enumerate(titles):
@@ -926,6 +943,7 @@ def write_graph(
             w.emit(role, _PREF, _lit(title))
             if profile == "full":
                 w.emit(role, _MENTIONED, doc)
+                w.emit(role, _DOCUMENT_COUNT, _int(1))
                 if level == 1:
                     w.emit(doc, f"<{ONT}primaryRole>", role)
             n_skills, n_tools = (rng.randint(8, 18), rng.randint(5, 12))
@@ -1081,7 +1099,7 @@ def cached_graph(
 ) -> GraphInfo:
     """Return the :class:`GraphInfo` of a cached graph under ``bench/.cache`` (written once)."""
     size = f"t{triples}" if triples else f"r{roles}"
-    name = f"graph-{profile}-{size}-s{seed}-v{vocabulary_digest()}"
+    name = f"graph-{profile}-{size}-s{seed}-v{vocabulary_digest()}-g{GRAPH_FORMAT}"
     path = CACHE_DIR / f"{name}.nt"
     meta = CACHE_DIR / f"{name}.json"
     if path.is_file() and meta.is_file():

@@ -115,6 +115,18 @@ def test_graph_follows_the_data_model(tmp_path: Path) -> None:
     assert ask("?a mlkg:progressesTo ?b . ?b mlkg:progressesTo ?c . ?a a mlkg:Role")
     assert ask("?r mlkg:hasSalary ?s . ?s <https://schema.org/minValue> ?min")
     assert not ask("?e a mlkg:Role FILTER NOT EXISTS { ?e skos:prefLabel ?l }")
+    # the statistics a build writes, consistent with the links
+    assert not ask(
+        "?e mlkg:documentCount ?n . "
+        "{ SELECT ?e (COUNT(?d) AS ?m) WHERE { ?e mlkg:mentionedIn ?d } GROUP BY ?e } "
+        "FILTER(?n != ?m)"
+    )
+    assert ask("?s mlkg:roleCount ?n FILTER(?n > 1)")
+    # and, like a build, it conforms to the shapes
+    from mlkg.validate import validate_data
+
+    report = validate_data((tmp_path / "g.nt").read_bytes())
+    assert report.conforms, report.summary(limit=5)
     ladder = info.ladder
     assert len(ladder) == 5 and all(
         iri.startswith("https://w3id.org/mlkg/id/role/") for iri in ladder

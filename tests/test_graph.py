@@ -83,6 +83,30 @@ def test_every_entity_has_one_english_label_and_a_document(seed_graph) -> None:
         assert documents, entity
 
 
+def test_entity_statistics_count_documents_and_linking_roles(seed_graph) -> None:
+    """documentCount = its mentionedIn links; roleCount = roles related to it (not roles)."""
+    from rdflib import RDF, URIRef
+
+    role_class = URIRef(MLKG + "Role")
+    counted = [URIRef(MLKG + p) for p in RELATIONS if p not in ("progressesTo", "hasSalary")]
+    linking: dict[object, set[object]] = {}
+    for predicate in counted:
+        for role, entity in seed_graph.subject_objects(predicate):
+            if (role, RDF.type, role_class) in seed_graph:
+                linking.setdefault(entity, set()).add(role)
+    assert linking, "the seed graph has relations"
+    for entity in _entities(seed_graph):
+        documents = set(seed_graph.objects(entity, URIRef(MLKG + "mentionedIn")))
+        [document_count] = seed_graph.objects(entity, URIRef(MLKG + "documentCount"))
+        assert int(document_count) == len(documents), entity
+        role_counts = [int(n) for n in seed_graph.objects(entity, URIRef(MLKG + "roleCount"))]
+        if (entity, RDF.type, role_class) in seed_graph:
+            assert role_counts == [], entity
+        else:
+            assert role_counts == [len(linking.get(entity, ()))], entity
+    assert any(int(n) > 1 for n in seed_graph.objects(None, URIRef(MLKG + "roleCount")))
+
+
 def test_every_relation_has_a_reified_statement_with_evidence(seed_graph) -> None:
     from rdflib import RDF, URIRef
     from rdflib.namespace import PROV

@@ -184,7 +184,7 @@ def test_order_by_sorts_labels_as_strings() -> None:
         assert not [v for v in bare if v not in computed], f"{name}: ORDER BY a bare label"
 
 
-# Queries that list a class and its subclasses in VALUES instead of walking
+# Queries that list a class and its subclasses (VALUES or IN) instead of walking
 # `rdfs:subClassOf*` (which loses rows on Virtuoso 7.2 when combined with ORDER BY).
 ENUMERATED_CLASSES = {
     "skills-of-role": "Skill",
@@ -210,9 +210,13 @@ def test_enumerated_classes_are_the_ontology_subclasses(name: str) -> None:
     }
     text = CATALOGUE[name].text
     pairs = re.findall(r'\(mlkg:(\w+) "(\w+)"\)', text)  # VALUES (?class ?kind) rows
-    assert pairs and all(cls == kind for cls, kind in pairs), "?kind is the class's local name"
-    assert {cls for cls, _ in pairs} == closure
-    for block in re.findall(r"VALUES \?\w+ \{([^}]*)\}", text):  # one-variable class lists
+    assert all(cls == kind for cls, kind in pairs), "?kind is the class's local name"
+    if pairs:
+        assert {cls for cls, _ in pairs} == closure
+    lists = re.findall(r"VALUES \?\w+ \{([^}]*)\}", text)  # one-variable class lists
+    lists += re.findall(r"\bIN \(([^)]*)\)", text)  # FILTER(?class IN (...))
+    assert pairs or lists, f"{name} names no classes"
+    for block in lists:
         assert set(re.findall(r"mlkg:(\w+)", block)) == closure
 
 
@@ -727,3 +731,65 @@ def test_named_query_is_frozen() -> None:
     with pytest.raises(AttributeError):
         CATALOGUE["roles"].name = "x"  # type: ignore[misc]
     assert isinstance(CATALOGUE["roles"], NamedQuery)
+
+
+# ---------------------------------------------------------------------------------------------
+# top-skills / top-tools: the first 50 of the exact ranking, ties at the cut included
+
+
+def _ranking_graph(counts: list[tuple[int, int]], kinds: list[str], folder: Path) -> Path:
+    """Write a graph of skills and tools with the given (roleCount, documentCount) pairs."""
+    lines = [
+        "@prefix mlkg: <https://w3id.org/mlkg/ontology#> .",
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
+    ]
+    for index, ((roles, documents), kind) in enumerate(zip(counts, kinds, strict=True)):
+        # few distinct labels and counts, so ties at the 50th row are the rule, not the exception
+        label = f"term {index % 7}"
+        lines.append(
+            f"<https://w3id.org/mlkg/id/x/{index:03d}> a mlkg:{kind} ; "
+            f'skos:prefLabel "{label}"@en ; mlkg:roleCount {roles} ; '
+            f"mlkg:documentCount {documents} ."
+        )
+    path = folder / "ranking.ttl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 4),
+            st.integers(1, 3),
+            st.sampled_from(["TechnicalSkill", "SoftSkill", "Tool", "ProgrammingLanguage"]),
+        ),
+        min_size=0,
+        max_size=160,
+    )
+)
+def test_top_lists_are_the_head_of_the_exact_ranking(
+    tmp_path: Path, rows: list[tuple[int, int, str]]
+) -> None:
+    from mlkg.store import memory_graph
+
+    folder = tmp_path / f"r{len(rows)}-{abs(hash(tuple(rows))) % 10**8}"
+    folder.mkdir()
+    path = _ranking_graph([(r, d) for r, d, _ in rows], [k for *_, k in rows], folder)
+    graph = memory_graph(path)
+    for name, kinds in [
+        ("top-skills", {"TechnicalSkill", "SoftSkill"}),
+        ("top-tools", {"Tool", "ProgrammingLanguage"}),
+    ]:
+        expected = sorted(
+            (-roles, -documents, f"term {index % 7}", f"https://w3id.org/mlkg/id/x/{index:03d}")
+            for index, (roles, documents, kind) in enumerate(rows)
+            if kind in kinds and roles > 0
+        )[:50]
+        got = [
+            (-int(r["roles"]), -int(r["documents"]), str(r["label"]), str(r[name[4:-1]]))
+            for r in run(graph, name)
+        ]
+        assert got == expected, name

@@ -154,10 +154,14 @@ def graph_triples(documents: Sequence[Document], extractions: Sequence[Extractio
             facts[(salary.role, "hasSalary", salary.iri)].append(fact)
             mentioned[salary.role].add(document.id)
 
+    linking_roles = _linking_roles(facts, entities)
     for node, entity in entities.items():
         if node not in mentioned:
             continue
         iri(node, RDF_TYPE, MLKG + entity.cls)
+        literal(node, MLKG + "documentCount", str(len(mentioned[node])), _INTEGER)
+        if entity.cls != "Role":
+            literal(node, MLKG + "roleCount", str(len(linking_roles.get(node, ()))), _INTEGER)
         literal(node, SKOS + "prefLabel", entity.label, _EN)
         for alt in entity.alt_labels:
             if alt != entity.label:
@@ -202,6 +206,24 @@ def graph_triples(documents: Sequence[Document], extractions: Sequence[Extractio
                 iri(evidence, PROV + "wasQuotedFrom", document_iri(fact.evidence.document_id))
             iri(node, PROV + "wasDerivedFrom", evidence)
     return list(rows)
+
+
+def _linking_roles(
+    facts: dict[tuple[str, str, str], list[Fact]], entities: dict[str, Entity]
+) -> dict[str, set[str]]:
+    """Return, per entity, the roles with a direct relation to it (``progressesTo`` aside).
+
+    These give ``mlkg:roleCount``: the roles requiring a skill, using a tool, publishing at a
+    venue, and so on. Salaries are not entities and role-to-role moves are not counted.
+    """
+    roles: dict[str, set[str]] = defaultdict(set)
+    for subject, predicate, obj in facts:
+        if predicate in ("progressesTo", "hasSalary"):
+            continue
+        subject_entity = entities.get(subject)
+        if subject_entity is not None and subject_entity.cls == "Role":
+            roles[obj].add(subject)
+    return roles
 
 
 _ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r"}

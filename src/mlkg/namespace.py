@@ -70,6 +70,10 @@ class MLKG(DefinedNamespace):
     needsContext: URIRef
     contextCue: URIRef
 
+    # statistics of an entity in its graph
+    documentCount: URIRef
+    roleCount: URIRef
+
     # salary
     average: URIRef
     organization: URIRef
