@@ -232,3 +232,21 @@ def test_cli_module_does_not_import_networkx() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "networkx" not in out
+
+
+def test_path_on_a_build_reads_its_store_without_rdflib(small_build_dir: Path) -> None:
+    code = (
+        "import sys\n"
+        "from mlkg.cli import main\n"
+        "sys.argv[1:] = ['path', 'Data Scientist', 'Research Director', '--graph', sys.argv[1]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('rdflib' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(small_build_dir)], capture_output=True, text=True
+    )
+    assert "Data Scientist" in done.stdout, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -274,3 +274,14 @@ def test_symlink_swap_like_mlkg_build(small_build_dir: Path, tmp_path: Path) -> 
         os.replace(link, live)
         assert execute(live, "ASK { ?s a mlkg:Role }", pool=one).boolean is False
         assert execute(live, "ASK { <urn:only> ?p ?o }", pool=one).boolean is True
+
+
+def test_a_pool_without_the_preloaded_parser_still_checks_new_queries(
+    small_build_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No cached verdict: the worker must import the SPARQL grammar when the query comes.
+    monkeypatch.setenv("MLKG_NO_CACHE", "1")
+    with WorkerPool(size=1, start_method="spawn", preload_parser=False) as one:
+        assert execute(small_build_dir, "ASK { ?s a mlkg:Role }", pool=one).boolean is True
+        with pytest.raises(QueryError, match="syntax error"):
+            execute(small_build_dir, "SELECT ?s WHERE { ?s ", pool=one)

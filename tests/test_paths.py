@@ -134,6 +134,35 @@ def test_cache_key_shares_views_between_graph_objects(small_build_dir: Path) -> 
     assert paths.load_view(open_graph(small_build_dir), cache_key=key) is not first
 
 
+def test_a_pyoxigraph_store_reads_like_the_rdflib_graph_of_the_same_build(
+    small_build_dir: Path,
+) -> None:
+    from mlkg.store import open_graph, open_store
+
+    store = open_store(small_build_dir)
+    view = paths.load_view(store)
+    assert paths.load_view(store) is view  # cached although a store takes no weak reference
+    expected = paths.load_view(open_graph(small_build_dir))
+    assert dict(view.nodes(data=True)) == dict(expected.nodes(data=True))
+    assert sorted(view.edges(data="cost")) == sorted(expected.edges(data="cost"))
+    a, b = ROLE + "data-scientist", ROLE + "research-director"
+    assert paths.shortest_route(store, a, b, lateral=True) == paths.shortest_route(
+        open_graph(small_build_dir), a, b, lateral=True
+    )
+
+
+def test_views_holding_their_store_are_bounded(small_build_dir: Path) -> None:
+    from mlkg.store import open_store
+
+    paths.clear_cache()
+    stores = [open_store(small_build_dir) for _ in range(paths._MAX_KEYED + 3)]
+    views = [paths.load_view(store) for store in stores]
+    assert len(paths._CACHE) == paths._MAX_KEYED
+    assert paths.load_view(stores[-1]) is views[-1]  # the newest stay
+    assert paths.load_view(stores[0]) is not views[0]  # the oldest were dropped
+    paths.clear_cache()
+
+
 def test_lateral_edges_follow_the_documented_rule(small_graph: Any) -> None:
     view = paths.load_view(small_graph, lateral=True)
     lateral = {(u, v): d for u, v, d in view.edges(data=True) if d["kind"] == "lateral"}

@@ -111,6 +111,10 @@ class WorkerPool:
     slow_after
         Seconds after which a running query's worker drops to the lowest CPU priority, so a
         runaway query slows fast ones as little as possible (the worker is replaced afterwards).
+    preload_parser
+        Import rdflib's SPARQL grammar (~70 ms) before a worker says it is ready, so no query
+        pays for it later. A one-shot pool turns it off: its caller waits for the worker anyway,
+        and a query whose verdict the guard has cached on disk never needs the grammar.
 
     Examples
     --------
@@ -129,6 +133,7 @@ class WorkerPool:
         warm_graph_dir: Path | None = None,
         slow_after: float = 1.0,
         start_method: str | None = None,
+        preload_parser: bool = True,
     ) -> None:
         if size < 1:
             raise ValueError("a worker pool needs at least one worker")
@@ -137,6 +142,7 @@ class WorkerPool:
         self.max_queries_per_worker = max_queries_per_worker
         self.slow_after = slow_after
         self.start_method = start_method
+        self.preload_parser = preload_parser
         self.warm_graph_dir = os.path.abspath(warm_graph_dir) if warm_graph_dir else None
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
@@ -159,7 +165,13 @@ class WorkerPool:
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         process = ctx.Process(
             target=_worker_main,
-            args=(child_conn, self.memory_limit_mb, self.warm_graph_dir, die_with_parent),
+            args=(
+                child_conn,
+                self.memory_limit_mb,
+                self.warm_graph_dir,
+                die_with_parent,
+                self.preload_parser,
+            ),
             name="mlkg-query-worker",
             daemon=True,
         )
@@ -293,7 +305,9 @@ def default_pool() -> WorkerPool:
         if _default_pool is None or _default_pool._closed:
             # fork is fast and safe while this process runs no other thread (the CLI's case)
             single = threading.active_count() == 1 and sys.platform != "win32"
-            _default_pool = WorkerPool(size=1, start_method="fork" if single else None)
+            _default_pool = WorkerPool(
+                size=1, start_method="fork" if single else None, preload_parser=False
+            )
             atexit.register(_default_pool.close)
         return _default_pool
 
@@ -473,6 +487,7 @@ def _worker_main(
     memory_limit_mb: int | None,
     warm_graph_dir: str | None,
     die_with_parent: bool = True,
+    preload_parser: bool = True,
 ) -> None:
     """Say ``ready`` on ``conn`` once warm, then serve jobs from it until it closes."""
     import signal
@@ -482,7 +497,9 @@ def _worker_main(
         _die_with_parent()
     # Warm up: import the parser and engine before the first query arrives.
     import pyoxigraph  # noqa: F401
-    from rdflib.plugins.sparql import parser  # noqa: F401
+
+    if preload_parser:
+        from rdflib.plugins.sparql import parser  # noqa: F401
 
     stores: dict[str, tuple[tuple[int, ...], Any, int]] = {}
     if warm_graph_dir:

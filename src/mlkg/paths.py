@@ -32,17 +32,23 @@ import time
 import unicodedata
 import weakref
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlkg.errors import AmbiguousRoleError, MlkgError, NoRouteError, RoleNotFoundError
 
 if TYPE_CHECKING:
     import networkx as nx
+    import pyoxigraph
     from rdflib import Graph
+
+    #: What the functions here read: an rdflib graph (a build opened with
+    #: :func:`mlkg.store.open_graph`, a remote store, any rdflib graph) or a build's Oxigraph
+    #: store itself (:func:`mlkg.store.open_store`), which spares importing rdflib.
+    GraphSource = Graph | pyoxigraph.Store
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -300,11 +306,12 @@ def _query_text(name: str) -> str:
     return (_SPARQL_DIR / f"{name}.rq").read_text(encoding="utf-8")
 
 
-def _rows(graph: Graph, name: str) -> Iterator[dict[str, Any]]:
+def _rows(graph: GraphSource, name: str) -> Iterator[dict[str, Any]]:
     """Yield the rows of a named query as dicts of Python values (IRIs as str; unbound: None).
 
-    On an Oxigraph-backed graph of the default graph (what :mod:`mlkg.store` opens) the query
-    runs on pyoxigraph directly: converting every term to rdflib first costs more than the query.
+    On a pyoxigraph store, or an Oxigraph-backed graph of the default graph (what
+    :mod:`mlkg.store` opens), the query runs on pyoxigraph directly: converting every term to
+    rdflib first costs more than the query.
     """
     text = _query_text(name)
     inner = _oxigraph_store(graph)
@@ -317,7 +324,8 @@ def _rows(graph: Graph, name: str) -> Iterator[dict[str, Any]]:
 
     from rdflib import Literal
 
-    result = graph.query(text)
+    rdf_graph = cast("Graph", graph)  # not a store: _oxigraph_store returned those
+    result = rdf_graph.query(text)
     names = [str(var) for var in (result.vars or [])]
     for row in result:
         values: dict[str, Any] = {}
@@ -332,13 +340,15 @@ def _rows(graph: Graph, name: str) -> Iterator[dict[str, Any]]:
         yield values
 
 
-def _oxigraph_store(graph: Graph) -> Any:
-    """Return the pyoxigraph store behind ``graph`` if it reads that store's default graph."""
-    try:
-        import pyoxigraph
-        from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-    except ImportError:  # pragma: no cover - both are dependencies
-        return None
+def _oxigraph_store(graph: GraphSource) -> Any:
+    """Return ``graph`` if it is a pyoxigraph store, or the store behind an rdflib ``graph``
+    that reads that store's default graph; else None."""
+    import pyoxigraph
+
+    if isinstance(graph, pyoxigraph.Store):
+        return graph
+    from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
     inner = getattr(graph.store, "_inner", None)
     if isinstance(inner, pyoxigraph.Store) and graph.identifier == DATASET_DEFAULT_GRAPH_ID:
         return inner
@@ -438,7 +448,7 @@ def _salary_range(rows: list[dict[str, Any]]) -> Salary | None:
     return best
 
 
-def _stage_ranks(graph: Graph) -> dict[str, int]:
+def _stage_ranks(graph: GraphSource) -> dict[str, int]:
     """Return each stage's position on the stage ladder: the longest chain of stage steps
     leading to it (cycles broken by skipping the steps that would close them, in IRI order)."""
     import networkx as nx
@@ -483,7 +493,7 @@ def step_cost(
     return 1 + gap + STAGE_JUMP_WEIGHT * jump
 
 
-def _build_base(graph: Graph) -> nx.DiGraph:
+def _build_base(graph: GraphSource) -> nx.DiGraph:
     """Return the ladder-only view of ``graph`` (nodes with attributes, ladder edges)."""
     import networkx as nx
 
@@ -720,7 +730,7 @@ def clear_cache() -> None:
 
 
 def load_view(
-    graph: Graph,
+    graph: GraphSource,
     *,
     lateral: bool = False,
     threshold: float = DEFAULT_THRESHOLD,
@@ -737,7 +747,9 @@ def load_view(
     with Jaccard similarity >= ``threshold`` and at least :data:`LATERAL_MIN_SHARED` shared.
 
     The view is a snapshot, cached per graph object (or per ``cache_key``, e.g.
-    :func:`build_cache_key`); pass ``refresh=True`` after changing the graph.
+    :func:`build_cache_key`); pass ``refresh=True`` after changing the graph. A pyoxigraph
+    store cannot be referenced weakly, so its view keeps it open while cached; like the views
+    under a ``cache_key``, only the newest :data:`_MAX_KEYED` of those are kept.
 
     Examples
     --------
@@ -758,16 +770,14 @@ def load_view(
             nx.freeze(base)
             _reverse(base)
             # a keyed entry must not keep its graph (and its open store) alive
-            entry = _CacheEntry(weakref.ref(graph) if cache_key is None else None, base)
+            entry = _CacheEntry(_owner_of(graph) if cache_key is None else None, base)
             _CACHE.pop(key, None)
             _CACHE[key] = entry
-            if cache_key is None:
+            if isinstance(entry.owner, weakref.ref):
                 weakref.finalize(graph, _forget, key, entry)
             else:
-                keyed = [
-                    k for k in _CACHE if not (isinstance(k, tuple) and k[:1] == (_BY_IDENTITY,))
-                ]
-                for old in keyed[:-_MAX_KEYED]:  # oldest first: a rebuilt build's stale views
+                held = [k for k, e in _CACHE.items() if not isinstance(e.owner, weakref.ref)]
+                for old in held[:-_MAX_KEYED]:  # oldest first: a rebuilt build's stale views
                     del _CACHE[old]
         if not lateral:
             return entry.base
@@ -781,6 +791,14 @@ def load_view(
             _reverse(view)
             entry.lateral[value] = view
         return view
+
+
+def _owner_of(graph: GraphSource) -> Callable[[], Any]:
+    """Return a weak reference to ``graph``, or a strong one where it allows no weak one."""
+    try:
+        return weakref.ref(graph)
+    except TypeError:  # a pyoxigraph.Store
+        return lambda: graph
 
 
 def _forget(key: Hashable, entry: _CacheEntry) -> None:
@@ -1031,7 +1049,7 @@ def _check_k(k: int) -> int:
 
 
 def shortest_route(
-    graph: Graph,
+    graph: GraphSource,
     a: str,
     b: str,
     *,
@@ -1094,7 +1112,7 @@ def shortest_route(
     return [_route(view, nodes, weighted) for nodes in routes]
 
 
-def skill_gap(graph: Graph, a: str, b: str) -> Gap:
+def skill_gap(graph: GraphSource, a: str, b: str) -> Gap:
     """Return what role ``b`` requires that role ``a`` lacks, what they share and what only ``a``
     has, each grouped by class.
 
@@ -1131,7 +1149,7 @@ def skill_gap(graph: Graph, a: str, b: str) -> Gap:
 
 
 def next_roles(
-    graph: Graph,
+    graph: GraphSource,
     role: str,
     *,
     lateral: bool = False,

@@ -45,9 +45,15 @@ threshold_option = click.option(
 
 
 def _graph(graph_dir: Path | None, store_url: str | None) -> Any:
-    from mlkg.store import connect
+    """Return what the route functions read: the build's Oxigraph store itself (no rdflib
+    import, so the command answers sooner), or the remote store of ``--store``."""
+    if store_url:
+        from mlkg.store import connect
 
-    return connect(graph_dir, store_url)
+        return connect(graph_dir, store_url)
+    from mlkg.store import open_store
+
+    return open_store(graph_dir)
 
 
 def _emit_json(data: Any) -> None:
