@@ -73,7 +73,7 @@ bench-deps: install chromium ## Install what the benchmarks compare against (spa
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	@command -v hyperfine >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null || true; }
 
-bench: bench-deps ## Run the benchmark suite (~40 min); writes bench/results.json and BENCHMARKS.md
+bench: bench-deps ## Run the benchmark suite (~45 min on 2 cores); writes bench/results.json and BENCHMARKS.md
 	$(BIN)/python -m bench.run
 
 bench-quick: bench-deps ## A quick benchmark run (about 2 minutes)
