@@ -243,6 +243,39 @@ def test_tiny_serve_section(tmp_path: Path, cache: Path) -> None:
     _run("serve", tmp_path, cache)
 
 
+def test_the_benchmarked_server_is_never_blocked_by_its_request_log(
+    tmp_path: Path, cache: Path, small_build_dir: Path
+) -> None:
+    """Each request logs a line: more than a pipe holds (64 KiB) must still be answered."""
+    import tempfile
+    import time
+
+    from bench.harness import free_port
+    from bench.sections import serve
+
+    ctx = tiny_context(tmp_path, cache)
+    port = free_port()
+    with tempfile.TemporaryFile(dir=tmp_path) as log:
+        proc, _ = serve._start(ctx, str(small_build_dir), port, log)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if serve._get(port, "/", timeout=5)[0] == 200:
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.1)
+            for _ in range(10_000):  # until the log holds more than a pipe would
+                assert serve._get(port, "/", timeout=5)[0] == 200
+                if os.fstat(log.fileno()).st_size > 80_000:
+                    break
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        assert os.fstat(log.fileno()).st_size > 80_000
+
+
 def _need_virtuoso() -> None:
     """Skip (or fail, under MLKG_REQUIRE_VIRTUOSO=1) when Virtuoso is not installed."""
     from bench.sections.virtuoso import missing_tools
