@@ -6,6 +6,8 @@ import functools
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlkg.documents import read_document, read_documents
 from mlkg.extract import Extractor
@@ -255,3 +257,26 @@ def test_hostile_text_survives_serialisation(tmp_path: Path) -> None:
     for iri in parsed.subjects(SKOS.prefLabel, None):
         assert not any(c in str(iri) for c in ' <>"{}|^`\\')
     assert Literal("Data Scientist", lang="en") in set(parsed.objects(None, SKOS.prefLabel))
+
+
+def _prefixes_sorted_by_splitting_everything(data: bytes) -> bytes:
+    """The obvious way to sort the prefix lines, kept as the reference."""
+    lines = data.split(b"\n")
+    header = sorted(line for line in lines if line.startswith(b"@prefix "))
+    return b"\n".join(header + [line for line in lines if not line.startswith(b"@prefix ")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prefixes=st.lists(st.text("abc:", max_size=4), max_size=4),
+    body=st.lists(st.text('xy z."<>', max_size=6), max_size=4),
+    final_newline=st.booleans(),
+)
+def test_sort_prefix_lines_matches_sorting_every_line(
+    prefixes: list[str], body: list[str], final_newline: bool
+) -> None:
+    from mlkg.graph import sort_prefix_lines
+
+    lines = [f"@prefix {p} <urn:x> ." for p in prefixes] + body
+    data = ("\n".join(lines) + ("\n" if final_newline else "")).encode()
+    assert sort_prefix_lines(data) == _prefixes_sorted_by_splitting_everything(data)

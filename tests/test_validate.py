@@ -226,3 +226,47 @@ def test_progress_counts_every_chunk(
     total = calls[-1][1]
     assert total > 1
     assert calls == [(done, total) for done in range(1, total + 1)]
+
+
+def test_the_index_points_at_each_subjects_lines() -> None:
+    from mlkg.validate import index_graph
+
+    index = index_graph(CLEAN)
+    assert index.data is CLEAN  # offsets into the graph, not a copy of it
+    for node in index.spans:
+        own = b"".join(line for line in CLEAN_LINES if line.startswith(f"<{node}> ".encode()))
+        assert index.triples_of(node) == own
+        typed = [line for line in own.splitlines(keepends=True) if b"#type> " in line]
+        assert index.type_lines.get(node, b"") == b"".join(typed)
+    assert sum(end - start for start, end in index.spans.values()) == len(CLEAN)
+
+
+def test_chunks_are_sent_a_few_at_a_time() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlkg.validate import ValidationReport, _map_few_at_a_time
+
+    drawn: list[int] = []
+    release = threading.Event()
+
+    def items():
+        for i in range(10):
+            drawn.append(i)
+            yield b"x" * i
+
+    def slow(item: bytes) -> ValidationReport:
+        release.wait(5)
+        return ValidationReport(len(item) % 2 == 0)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = _map_few_at_a_time(pool, slow, items(), 3)
+        first = threading.Thread(target=lambda: next(answers))
+        first.start()
+        first.join(0.2)
+        assert len(drawn) == 3  # the rest waits until an answer is taken
+        release.set()
+        first.join()
+        rest = list(answers)
+    assert len(drawn) == 10
+    assert [r.conforms for r in rest] == [i % 2 == 0 for i in range(1, 10)]

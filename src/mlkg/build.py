@@ -139,8 +139,9 @@ class _Previous:
     state: CheckedGraph
 
 
-#: A rebuild copies the previous store and rewrites the subjects that changed when they hold at
-#: most this share of the triples; beyond it, a bulk load of the whole graph is quicker.
+#: A rebuild copies the previous store and rewrites the subjects that changed when their triples
+#: are at most this share of the graph's N-Triples; beyond it, a bulk load of the whole graph is
+#: quicker.
 REUSE_SHARE = 0.25
 
 
@@ -163,8 +164,8 @@ def _write_graph(
     if previous is not None and index is not None:
         changed = changed_subjects(index, previous.state)
         spans = [index.spans[node] for node in changed if node in index.spans]
-        if sum(end - start for start, end in spans) <= REUSE_SHARE * len(index.lines):
-            new = b"".join(line for start, end in spans for line in index.lines[start:end])
+        if sum(end - start for start, end in spans) <= REUSE_SHARE * len(index.data):
+            new = b"".join(index.data[start:end] for start, end in spans)
             derive_store(previous.build / STORE_DIR, staging / STORE_DIR, sorted(changed), new)
             return
     write_store(data, staging / STORE_DIR)

@@ -302,9 +302,26 @@ def turtle(data: bytes) -> bytes:
     prefixes = dict(PREFIXES)
     for kind in sorted({*KIND_OF_CLASS.values(), "document", "evidence", "fact", "salary"}):
         prefixes[kind] = f"{ID_BASE}{kind}/"
-    data = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b""
     # Oxigraph writes the prefixes in hash order: sort them for stable bytes.
-    lines = data.split(b"\n")
-    header = sorted(line for line in lines if line.startswith(b"@prefix "))
-    body = [line for line in lines if not line.startswith(b"@prefix ")]
-    return b"\n".join(header + body)
+    return sort_prefix_lines(
+        ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b""
+    )
+
+
+def sort_prefix_lines(data: bytes) -> bytes:
+    """Return Turtle ``data`` with the ``@prefix`` lines it starts with in sorted order.
+
+    Only that head is split in lines: the rest, as large as the graph, is copied once.
+
+    Examples
+    --------
+    >>> sort_prefix_lines(b"@prefix b: <urn:b> .\n@prefix a: <urn:a> .\n<urn:x> a b:C .\n")
+    b'@prefix a: <urn:a> .\n@prefix b: <urn:b> .\n<urn:x> a b:C .\n'
+    """
+    end = 0
+    while data.startswith(b"@prefix ", end):
+        end = data.find(b"\n", end) + 1 or len(data)
+    if end and not data.endswith(b"\n", 0, end):  # nothing but prefixes, no final newline
+        return b"\n".join(sorted(data.split(b"\n")))
+    header = sorted(data[:end].splitlines(keepends=True))
+    return b"".join([*header, memoryview(data)[end:]])

@@ -12,6 +12,7 @@ both engines agree on every broken fixture.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,8 @@ from mlkg.errors import MlkgError
 from mlkg.resources import ontology_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
+    from concurrent.futures import Executor, Future
     from pathlib import Path
 
     from rdflib import Graph
@@ -218,13 +220,23 @@ class CheckedGraph:
 
 @dataclass(frozen=True)
 class GraphIndex:
-    """Sorted N-Triples lines by subject: each subject's span, and digests of its triples."""
+    """Sorted N-Triples by subject: where each subject's triples are, and digests of them.
 
-    lines: list[bytes]
+    The triples stay in ``data``, the graph's one copy (a list of its lines would take about as
+    much memory again); ``spans`` gives each subject's lines as a byte range of it.
+    """
+
+    data: bytes
     spans: dict[str, tuple[int, int]]
     nodes: dict[str, bytes]
     types: dict[str, bytes]
-    type_lines: dict[str, list[bytes]]
+    #: each typed subject's ``rdf:type`` lines
+    type_lines: dict[str, bytes]
+
+    def triples_of(self, node: str) -> bytes:
+        """Return the N-Triples lines of subject ``node``."""
+        start, end = self.spans[node]
+        return self.data[start:end]
 
 
 #: Lines checked in one call of the engine. shifty's time per triple does not grow with the
@@ -282,8 +294,11 @@ def validate_changes(
         focus = _changed(indexed, previous)
     if not focus:
         return ValidationReport(True), state
-    chunks = _chunks(indexed, sorted(focus), schema)
-    if jobs > 1 and len(chunks) > 1:
+    plan = _chunk_plan(indexed, sorted(focus))
+    axioms = b"".join(indexed.triples_of(node) for node in sorted(schema))
+    # Each chunk's data is made when it is sent, so at most a few chunks are in memory at once.
+    chunks = (_chunk_data(indexed, nodes, axioms) for nodes in plan)
+    if jobs > 1 and len(plan) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -291,14 +306,15 @@ def validate_changes(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             reports = _counted(
-                pool.map(validate_data, (chunk for chunk, _ in chunks)), len(chunks), progress
+                _map_few_at_a_time(pool, validate_data, chunks, jobs + 1), len(plan), progress
             )
     else:
-        reports = _counted((validate_data(chunk) for chunk, _ in chunks), len(chunks), progress)
+        reports = _counted(map(validate_data, chunks), len(plan), progress)
     kept: set[Violation] = set()
-    for report, (_, nodes) in zip(reports, chunks, strict=True):
+    for report, nodes in zip(reports, plan, strict=True):
+        checked = set(nodes)
         kept.update(
-            v for v in report.violations if v.focus in nodes or not v.focus.startswith(_INSTANCE)
+            v for v in report.violations if v.focus in checked or not v.focus.startswith(_INSTANCE)
         )
     violations = sorted(kept, key=lambda v: (v.severity, v.focus, v.path, v.message))
     return ValidationReport(not violations, violations), state
@@ -316,6 +332,20 @@ def _counted(
     return done
 
 
+def _map_few_at_a_time(
+    pool: Executor, func: Callable[[bytes], ValidationReport], items: Iterable[bytes], window: int
+) -> Iterator[ValidationReport]:
+    """Yield ``func(item)`` for each of ``items``, in order, with at most ``window`` submitted
+    and unanswered at a time (``Executor.map`` would take every item at once)."""
+    pending: deque[Future[ValidationReport]] = deque()
+    for item in items:
+        pending.append(pool.submit(func, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def _changed(indexed: GraphIndex, previous: CheckedGraph) -> set[str]:
     """Return the nodes whose verdict may differ from the previous check's."""
     focus = {node for node in changed_subjects(indexed, previous) if node in indexed.nodes}
@@ -324,42 +354,40 @@ def _changed(indexed: GraphIndex, previous: CheckedGraph) -> set[str]:
     # shapes only ever ask a neighbour for a type (sh:class), never for its absence.
     retyped = {node for node, digest in previous.types.items() if indexed.types.get(node) != digest}
     if retyped:
-        endings = {f"<{node}> .\n".encode() for node in retyped}
-        for node, (start, end) in indexed.spans.items():
+        endings = {f"<{node}> .".encode() for node in retyped}
+        for node in indexed.spans:
             if node not in focus and any(
-                line[line.rfind(b" <") + 1 :] in endings for line in indexed.lines[start:end]
+                line[line.rfind(b" <") + 1 :] in endings
+                for line in indexed.triples_of(node).splitlines()
             ):
                 focus.add(node)
     return focus
 
 
-def _chunks(
-    indexed: GraphIndex, focus: list[str], schema: set[str]
-) -> list[tuple[bytes, set[str]]]:
-    """Return the data to check for ``focus``, cut in chunks: (N-Triples, nodes it checks)."""
-    axioms = [line for node in sorted(schema) for line in _lines_of(indexed, node)]
-    chunks: list[tuple[bytes, set[str]]] = []
-    lines: list[bytes] = []
-    nodes: set[str] = set()
+def _chunk_plan(indexed: GraphIndex, focus: list[str]) -> list[list[str]]:
+    """Return ``focus`` cut in runs of nodes holding about :data:`CHUNK_LINES` triples each."""
+    plan: list[list[str]] = []
+    nodes: list[str] = []
+    lines = 0
+    data = indexed.data
     for node in focus:
-        lines.extend(_lines_of(indexed, node))
-        nodes.add(node)
-        if len(lines) >= CHUNK_LINES or node is focus[-1]:
-            own = b"".join(lines)
-            neighbours = {iri.decode("utf-8") for iri in _IRI_OBJECT.findall(own)}
-            extra = [
-                line
-                for other in sorted(neighbours - nodes)
-                for line in indexed.type_lines.get(other, ())
-            ]
-            chunks.append((b"".join([*axioms, own, *extra]), nodes))
-            lines, nodes = [], set()
-    return chunks
+        start, end = indexed.spans[node]
+        nodes.append(node)
+        lines += data.count(b"\n", start, end)
+        if lines >= CHUNK_LINES:
+            plan.append(nodes)
+            nodes, lines = [], 0
+    if nodes:
+        plan.append(nodes)
+    return plan
 
 
-def _lines_of(indexed: GraphIndex, node: str) -> list[bytes]:
-    start, end = indexed.spans[node]
-    return indexed.lines[start:end]
+def _chunk_data(indexed: GraphIndex, nodes: list[str], axioms: bytes) -> bytes:
+    """Return what checks ``nodes``: the class axioms, their triples and their neighbours' types."""
+    own = b"".join(indexed.triples_of(node) for node in nodes)
+    neighbours = {iri.decode("utf-8") for iri in _IRI_OBJECT.findall(own)}
+    extra = [indexed.type_lines.get(other, b"") for other in sorted(neighbours.difference(nodes))]
+    return b"".join([axioms, own, *extra])
 
 
 _INSTANCE = "https://w3id.org/mlkg/id/"
@@ -386,15 +414,17 @@ def changed_subjects(index: GraphIndex, previous: CheckedGraph) -> set[str]:
 
 
 def index_graph(data: bytes) -> GraphIndex:
-    """Return sorted N-Triples ``data`` split into lines and indexed by subject, with digests."""
+    """Return sorted N-Triples ``data`` indexed by subject, with digests."""
     import hashlib
 
-    lines = data.splitlines(keepends=True)
+    lines = data.splitlines(keepends=True)  # for the scan only: the index keeps offsets
+    view = memoryview(data)
     spans: dict[str, tuple[int, int]] = {}
     nodes: dict[str, bytes] = {}
     types: dict[str, bytes] = {}
-    type_lines: dict[str, list[bytes]] = {}
+    type_lines: dict[str, bytes] = {}
     start = 0
+    offset = 0
     total = len(lines)
     while start < total:
         first = lines[start]
@@ -405,11 +435,12 @@ def index_graph(data: bytes) -> GraphIndex:
             end += 1
         subject = prefix[1:-2].decode("utf-8")
         group = lines[start:end]
-        spans[subject] = (start, end)
-        nodes[subject] = hashlib.blake2b(b"".join(group), digest_size=16).digest()
-        typed = [line for line in group if line.startswith(_TYPE, cut - 2)]
+        stop = offset + sum(map(len, group))
+        spans[subject] = (offset, stop)
+        nodes[subject] = hashlib.blake2b(view[offset:stop], digest_size=16).digest()
+        typed = b"".join(line for line in group if line.startswith(_TYPE, cut - 2))
         if typed:
-            types[subject] = hashlib.blake2b(b"".join(typed), digest_size=16).digest()
+            types[subject] = hashlib.blake2b(typed, digest_size=16).digest()
             type_lines[subject] = typed
-        start = end
-    return GraphIndex(lines, spans, nodes, types, type_lines)
+        start, offset = end, stop
+    return GraphIndex(data, spans, nodes, types, type_lines)
