@@ -207,16 +207,27 @@ def run_process(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> ProcessResult:
-    """Run ``argv``; return its wall time, CPU time and peak RSS (via ``os.wait4``).
+    """Run ``argv``; return its wall time, CPU time and peak RSS.
 
-    The peak RSS is the largest of the process and the children it waited for (Linux semantics).
+    The peak RSS is the largest ``VmHWM`` (the kernel's high-water mark of resident memory) of
+    the process and of every process it starts, read from ``/proc`` as it runs. Not
+    ``ru_maxrss`` from ``os.wait4``: on Linux that also counts the memory of the parent it was
+    forked from (the benchmark process, which holds large graphs in some sections), so a small
+    build read as large as the benchmark. Where ``/proc`` is missing, ``ru_maxrss`` is used.
     """
     out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-{os.getpid()}-{time.monotonic_ns()}"
     with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
         start = time.perf_counter()
+        # Popen returns once the child has exec'd, so its VmHWM is its own from the first read.
         proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=cwd, env=env)
         deadline = start + timeout
+        peaks: dict[int, int] = {}
+        next_sample = start
         while True:
+            if time.perf_counter() >= next_sample:
+                for tree_pid in (proc.pid, *_descendants(proc.pid)):
+                    peaks[tree_pid] = max(peaks.get(tree_pid, 0), _peak_rss_kb(tree_pid))
+                next_sample = time.perf_counter() + 0.02
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -237,11 +248,44 @@ def run_process(
     return ProcessResult(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
-        max_rss_mb=usage.ru_maxrss / 1024,
+        max_rss_mb=(max(peaks.values(), default=0) or usage.ru_maxrss) / 1024,
         returncode=proc.returncode,
         stdout=stdout,
         stderr=stderr,
     )
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """Return the ``VmHWM`` of process ``pid`` in KiB (0 when it is gone or not readable)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Return the processes started by ``pid``, their children and so on (via ``/proc``)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", "rb") as children:
+                    kids = [int(kid) for kid in children.read().split()]
+            except (OSError, ValueError):
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
 
 
 def show_command(argv: Sequence[str], work: Path | None = None) -> str:

@@ -376,3 +376,32 @@ def test_run_writes_json_and_markdown(tmp_path: Path, cache: Path) -> None:
         text.startswith("# Benchmarks") and "## Targets" in text and "python -m bench.run" in text
     )
     assert main(["--only", "nope", "--json", str(out_json), "--markdown", str(out_md)]) == 2
+
+
+def test_peak_rss_is_the_commands_own_not_the_benchmarks(tmp_path: Path) -> None:
+    """A child forked from a large process reports its own peak, and its children's count."""
+    from bench.harness import run_process
+
+    ballast = bytearray(400 * 1024 * 1024)  # the benchmark process holding a large graph
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    small = run_process([sys.executable, "-c", "pass"])
+    assert small.max_rss_mb < 200
+    script = tmp_path / "grandchild.py"
+    script.write_text(
+        "import multiprocessing, time\n"
+        "def grow():\n"
+        "    block = bytearray(250 * 1024 * 1024)\n"
+        "    for i in range(0, len(block), 4096):\n"
+        "        block[i] = 1\n"
+        "    time.sleep(0.2)\n"
+        "if __name__ == '__main__':\n"
+        "    worker = multiprocessing.get_context('spawn').Process(target=grow)\n"
+        "    worker.start()\n"
+        "    worker.join()\n",
+        encoding="utf-8",
+    )
+    grown = run_process([sys.executable, str(script)])
+    assert grown.returncode == 0
+    assert 250 < grown.max_rss_mb < 400
+    del ballast
