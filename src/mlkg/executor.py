@@ -495,7 +495,8 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if die_with_parent:
         _die_with_parent()
-    # Warm up: import the parser and engine before the first query arrives.
+    # Warm up: import the engine (and, unless told not to, the guard's SPARQL grammar) before
+    # the first query arrives.
     import pyoxigraph  # noqa: F401
 
     if preload_parser:

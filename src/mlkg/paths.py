@@ -748,8 +748,8 @@ def load_view(
 
     The view is a snapshot, cached per graph object (or per ``cache_key``, e.g.
     :func:`build_cache_key`); pass ``refresh=True`` after changing the graph. A pyoxigraph
-    store cannot be referenced weakly, so its view keeps it open while cached; like the views
-    under a ``cache_key``, only the newest :data:`_MAX_KEYED` of those are kept.
+    store cannot be referenced weakly, so its view keeps it open while cached; such views and the
+    views under a ``cache_key`` share one budget: only the newest :data:`_MAX_KEYED` are kept.
 
     Examples
     --------
