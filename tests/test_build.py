@@ -194,7 +194,7 @@ def test_validation_failure_leaves_the_previous_build(
     failing = ValidationReport(
         False, [Violation("urn:x", "urn:p", "broken on purpose", "Violation")]
     )
-    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data: failing)
+    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data, **_: failing)
     (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
     with pytest.raises(ValidationError, match="broken on purpose"):
         build([docs], built)
@@ -234,7 +234,7 @@ def test_a_failed_check_wins_over_a_failed_write(
 
     before = snapshot(built)
     failing = ValidationReport(False, [Violation("urn:x", "urn:p", "broken", "Violation")])
-    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data: failing)
+    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data, **_: failing)
     (docs / "c.md").write_text("# Data Analyst\n\nData Analysts use Excel.\n")
     with pytest.raises(ValidationError, match="broken"):
         build([docs], built)

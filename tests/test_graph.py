@@ -219,6 +219,50 @@ def test_document_order_does_not_change_the_graph() -> None:
     assert serialize(forward) == serialize(backward)
 
 
+def test_graph_ntriples_are_the_sorted_lines_of_the_rows_with_their_contents() -> None:
+    from collections import Counter
+
+    from mlkg.graph import RDF_TYPE, graph_ntriples, graph_triples, ntriples
+    from mlkg.ids import ONTOLOGY_IRI, SKOS
+
+    documents = read_documents([FIXTURES, corpus_dir()]).documents
+    extractions = [extractor().extract(d) for d in documents]
+    rows = graph_triples(documents, extractions)
+    data, contents = graph_ntriples(documents, extractions)
+    assert data == ntriples(rows)
+    assert contents.triples == len(rows) == data.count(b"\n")
+    skipped = {ONTOLOGY_IRI + "Document", ONTOLOGY_IRI + "Evidence"}
+    typed = Counter(
+        o.removeprefix(ONTOLOGY_IRI)
+        for _, p, _, o, _ in rows
+        if p == RDF_TYPE and o.startswith(ONTOLOGY_IRI) and o not in skipped
+    )
+    assert contents.entities == typed
+    relations = Counter(p.removeprefix(ONTOLOGY_IRI) for _, p, _, _, _ in rows)
+    assert contents.relations == {name: relations[name] for name in contents.relations}
+    assert set(contents.relations) >= {"requiresSkill", "usesTool", "hasSalary"}
+    labels = {s: o for s, p, _, o, _ in rows if p == SKOS + "prefLabel"}
+    assert contents.labels == labels
+
+
+@pytest.mark.parametrize("head_bytes", [1, 7, 1 << 16])
+def test_write_turtle_streams_the_bytes_turtle_returns(
+    head_bytes: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import mlkg.graph
+    from mlkg.graph import graph_ntriples, turtle, write_turtle
+
+    documents = read_documents([FIXTURES]).documents
+    data, _ = graph_ntriples(documents, [extractor().extract(d) for d in documents])
+    expected = turtle(data)
+    assert expected.startswith(b"@prefix ")
+    monkeypatch.setattr(mlkg.graph, "_HEAD_BYTES", head_bytes)  # prefixes read in many pieces
+    for graph in (data, b""):
+        with (tmp_path / "g.ttl").open("w+b") as handle:
+            write_turtle(graph, handle)
+        assert (tmp_path / "g.ttl").read_bytes() == (expected if graph else turtle(b""))
+
+
 def test_entities_merge_across_documents(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("# Data Scientist\n\nData Scientists use PyTorch.\n")
     (tmp_path / "b.md").write_text("# ML Engineer\n\nML Engineers use Pytorch daily.\n")

@@ -8,6 +8,7 @@ keeps ``ontology/shapes.ttl`` that way, the others compare both checks on broken
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -76,7 +77,7 @@ def test_an_unchanged_graph_is_not_checked_again(
     import mlkg.validate
 
     calls: list[int] = []
-    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data: calls.append(len(data)))
+    monkeypatch.setattr(mlkg.validate, "validate_data", lambda data, **_: calls.append(len(data)))
     report, state = validate_changes(clean, clean_state)
     assert report.conforms and calls == []
     assert state.nodes == clean_state.nodes
@@ -92,9 +93,9 @@ def test_a_changed_node_is_checked_with_its_neighbours_only(
     sizes: list[int] = []
     real = mlkg.validate.validate_data
 
-    def spy(data: bytes) -> ValidationReport:
+    def spy(data: bytes, **options: Any) -> ValidationReport:
         sizes.append(len(data))
-        return real(data)
+        return real(data, **options)
 
     monkeypatch.setattr(mlkg.validate, "validate_data", spy)
     report, _ = validate_changes(changed, clean_state)
@@ -193,6 +194,16 @@ def _compare_after_edits(
     assert {v for v in focus_of(chunked) if v[0].startswith(ID)} == instance
 
 
+def test_focus_leaves_out_results_about_other_instances(clean: bytes) -> None:
+    broken = ntriples_sorted(BREAKS["label in another language"](clean))
+    everything = validate_data(broken)
+    bad = {v.focus for v in everything.violations if v.focus.startswith(ID)}
+    assert bad
+    elsewhere = validate_data(broken, focus={ID + "role/nobody"})
+    assert elsewhere.conforms and not elsewhere.violations
+    assert validate_data(broken, focus=bad).violations == everything.violations
+
+
 def test_bad_data_is_one_error(tmp_path: Path) -> None:
     from mlkg.errors import MlkgError
 
@@ -239,6 +250,51 @@ def test_the_index_points_at_each_subjects_lines() -> None:
         typed = [line for line in own.splitlines(keepends=True) if b"#type> " in line]
         assert index.type_lines.get(node, b"") == b"".join(typed)
     assert sum(end - start for start, end in index.spans.values()) == len(CLEAN)
+
+
+_IRIS = st.sampled_from(["urn:a", "urn:a/b", "urn:ab", "urn:b", "urn:é"])
+_TYPE_IRI = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    triples=st.sets(
+        st.tuples(
+            _IRIS,
+            st.sampled_from([_TYPE_IRI, "urn:p", "urn:q"]),
+            st.one_of(_IRIS.map(lambda o: f"<{o}>"), st.text(max_size=6).map(repr)),
+        ),
+        max_size=25,
+    ),
+    final_newline=st.booleans(),
+)
+def test_the_index_agrees_with_the_lines_of_any_sorted_graph(
+    triples: set[tuple[str, str, str]], final_newline: bool
+) -> None:
+    """Subjects that are prefixes of others, literals holding a type IRI: one group each."""
+    from mlkg.validate import index_graph
+
+    lines = sorted(f"<{s}> <{p}> {o.replace(chr(10), ' ')} .\n".encode() for s, p, o in triples)
+    data = b"".join(lines)
+    if not final_newline:
+        data = data.removesuffix(b"\n")
+    index = index_graph(data)
+    assert sum(end - start for start, end in index.spans.values()) == len(data)
+    for node in {s for s, _, _ in triples}:
+        own = [line for line in lines if line.startswith(f"<{node}> ".encode())]
+        assert index.triples_of(node).rstrip(b"\n") == b"".join(own).rstrip(b"\n")
+        typed = b"".join(
+            line for line in own if line.startswith(f"<{node}> <{_TYPE_IRI}> ".encode())
+        )
+        assert index.type_lines.get(node, b"").rstrip(b"\n") == typed.rstrip(b"\n")
+
+
+def test_an_index_of_lines_without_an_iri_subject_is_an_error() -> None:
+    from mlkg.errors import MlkgError
+    from mlkg.validate import index_graph
+
+    with pytest.raises(MlkgError, match="no IRI subject at byte 14"):
+        index_graph(b"<a> <b> <c> .\n_:x <b> <c> .\n")
 
 
 def test_chunks_are_sent_a_few_at_a_time() -> None:

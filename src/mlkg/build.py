@@ -17,7 +17,6 @@ import os
 import pickle
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from mlkg.store import (
 )
 
 if TYPE_CHECKING:
-    from mlkg.graph import Row
+    from mlkg.graph import GraphContents
     from mlkg.validate import CheckedGraph, GraphIndex
 
 #: How many complete builds are kept next to the build folder.
@@ -154,13 +153,16 @@ def _write_graph(
     file, and the store is a copy of the previous one with the changed subjects rewritten
     (:func:`mlkg.store.derive_store`), unless too much changed.
     """
-    from mlkg.graph import turtle
+    from mlkg.graph import write_turtle
     from mlkg.validate import changed_subjects
 
     if previous is not None and previous.state.digest == digest:
         link_or_copy(previous.build / GRAPH_FILE, staging / GRAPH_FILE)  # never rewritten
     else:
-        _write_file(staging / GRAPH_FILE, turtle(data))
+        with (staging / GRAPH_FILE).open("w+b") as handle:
+            write_turtle(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
     if previous is not None and index is not None:
         changed = changed_subjects(index, previous.state)
         spans = [index.spans[node] for node in changed if node in index.spans]
@@ -380,13 +382,12 @@ def build(
                 reasons = f"no document found in {where}; mlkg reads {suffixes} files"
             raise BuildError(f"no usable document ({reasons})")
 
-        from mlkg.graph import graph_triples, ntriples
+        from mlkg.graph import graph_ntriples
         from mlkg.validate import CheckedGraph, graph_digest, index_graph
 
-        rows = graph_triples(documents, usable)
-        data = ntriples(rows)
-        _fill_summary(summary, rows, documents, usable)
-        del rows  # the largest object of a build; the bytes say the same from here on
+        data, contents = graph_ntriples(documents, usable)
+        _fill_summary(summary, contents, documents, usable)
+        del extractions, usable  # the bytes say the same from here on
         summary.graph_digest = graph_digest(data)
         state_file = cache / SHACL_STATE_FILE if use_cache else None
         state = _load_pickle(state_file)
@@ -490,29 +491,17 @@ def _save_pickle(path: Path | None, value: Any) -> None:
 
 
 def _fill_summary(
-    summary: BuildSummary, rows: list[Row], documents: list[Document], extractions: list[Extraction]
+    summary: BuildSummary,
+    contents: GraphContents,
+    documents: list[Document],
+    extractions: list[Extraction],
 ) -> None:
-    from mlkg.graph import RDF_TYPE
-    from mlkg.ids import ONTOLOGY_IRI, SKOS
-
-    classes: Counter[str] = Counter()
-    predicates: Counter[str] = Counter()
-    labels: dict[str, str] = {}
-    skip = {ONTOLOGY_IRI + "Document", ONTOLOGY_IRI + "Evidence"}
-    relations = {ONTOLOGY_IRI + name for name in RELATIONS}
-    pref_label = SKOS + "prefLabel"
-    for subject, predicate, _kind, obj, _extra in rows:
-        if predicate == RDF_TYPE:
-            if obj.startswith(ONTOLOGY_IRI) and obj not in skip:
-                classes[obj[len(ONTOLOGY_IRI) :]] += 1
-        elif predicate in relations:
-            predicates[predicate[len(ONTOLOGY_IRI) :]] += 1
-        elif predicate == pref_label:
-            labels[subject] = obj
-    summary.entities = dict(sorted(classes.items()))
-    summary.facts = dict(sorted(predicates.items()))
+    summary.entities = dict(sorted(contents.entities.items()))
+    summary.facts = {
+        name: count for name, count in sorted(contents.relations.items()) if name in RELATIONS
+    }
     summary.salaries = sum(len(e.salaries) for e in extractions)
-    summary.triples = len(rows)
+    summary.triples = contents.triples
     summary.documents = []
     for document, extraction in zip(documents, extractions, strict=True):
         role = extraction.primary_role or ""
@@ -521,7 +510,7 @@ def _fill_summary(
                 "id": document.id,
                 "file": document.file_name,
                 "title": document.title,
-                "primary_role": labels.get(role, ""),
+                "primary_role": contents.labels.get(role, ""),
             }
         )
 

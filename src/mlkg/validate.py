@@ -15,13 +15,13 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlkg.errors import MlkgError
 from mlkg.resources import ontology_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Collection, Iterable, Iterator
     from concurrent.futures import Executor, Future
     from pathlib import Path
 
@@ -66,12 +66,18 @@ def engine_version() -> str:
 
 
 def validate_data(
-    data: bytes | str, rdf_format: str = "ntriples", *, shapes: str | None = None
+    data: bytes | str,
+    rdf_format: str = "ntriples",
+    *,
+    shapes: str | None = None,
+    focus: Collection[str] | None = None,
 ) -> ValidationReport:
     """Return the SHACL validation report of serialised RDF ``data``.
 
     ``rdf_format`` is ``"ntriples"`` (what the build hands over) or ``"turtle"``; ``shapes`` is
-    a shapes graph in Turtle, by default mlkg's (:func:`shapes_file`).
+    a shapes graph in Turtle, by default mlkg's (:func:`shapes_file`). With ``focus``, results
+    about other nodes of mlkg's instance namespace are left out (a chunk of a graph checked in
+    parts: see :func:`validate_changes`); ``conforms`` then says whether any result is left.
 
     Examples
     --------
@@ -101,11 +107,20 @@ def validate_data(
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MlkgError(f"SHACL validation could not run: {detail}") from exc
     prefixes = _prefixes(shapes_text)
+    entries = result.violations
+    if focus is not None:  # dropped before they are read: a chunk may have thousands of them
+        entries = [e for e in entries if _kept(_bare(e.focus_node), focus)]
     violations = sorted(
-        {v for entry in result.violations for v in _violations_of(entry, prefixes)},
+        {v for entry in entries for v in _violations_of(entry, prefixes)},
         key=lambda v: (v.severity, v.focus, v.path, v.message),
     )
-    return ValidationReport(bool(result.conforms), violations)
+    conforms = not violations if focus is not None else bool(result.conforms)
+    return ValidationReport(conforms, violations)
+
+
+def _kept(node: str, focus: Collection[str]) -> bool:
+    """True when a result about ``node`` counts in a check of the nodes ``focus``."""
+    return node in focus or not node.startswith(_INSTANCE)
 
 
 def _violations_of(entry: Any, prefixes: dict[str, str]) -> list[Violation]:
@@ -297,7 +312,7 @@ def validate_changes(
     plan = _chunk_plan(indexed, sorted(focus))
     axioms = b"".join(indexed.triples_of(node) for node in sorted(schema))
     # Each chunk's data is made when it is sent, so at most a few chunks are in memory at once.
-    chunks = (_chunk_data(indexed, nodes, axioms) for nodes in plan)
+    chunks = ((_chunk_data(indexed, nodes, axioms), frozenset(nodes)) for nodes in plan)
     if jobs > 1 and len(plan) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -306,18 +321,22 @@ def validate_changes(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             reports = _counted(
-                _map_few_at_a_time(pool, validate_data, chunks, jobs + 1), len(plan), progress
+                _map_few_at_a_time(pool, _check_chunk, chunks, jobs + 1), len(plan), progress
             )
     else:
-        reports = _counted(map(validate_data, chunks), len(plan), progress)
-    kept: set[Violation] = set()
-    for report, nodes in zip(reports, plan, strict=True):
-        checked = set(nodes)
-        kept.update(
-            v for v in report.violations if v.focus in checked or not v.focus.startswith(_INSTANCE)
-        )
+        reports = _counted(map(_check_chunk, chunks), len(plan), progress)
+    kept = {v for report in reports for v in report.violations}
     violations = sorted(kept, key=lambda v: (v.severity, v.focus, v.path, v.message))
     return ValidationReport(not violations, violations), state
+
+
+def _check_chunk(chunk: tuple[bytes, frozenset[str]]) -> ValidationReport:
+    """Return the report of one chunk (data, the nodes it checks) without its neighbours' results.
+
+    Results about a loaded neighbour are dropped: its own triples are not all there.
+    """
+    data, nodes = chunk
+    return validate_data(data, focus=nodes)
 
 
 def _counted(
@@ -332,8 +351,11 @@ def _counted(
     return done
 
 
+_T = TypeVar("_T")
+
+
 def _map_few_at_a_time(
-    pool: Executor, func: Callable[[bytes], ValidationReport], items: Iterable[bytes], window: int
+    pool: Executor, func: Callable[[_T], ValidationReport], items: Iterable[_T], window: int
 ) -> Iterator[ValidationReport]:
     """Yield ``func(item)`` for each of ``items``, in order, with at most ``window`` submitted
     and unanswered at a time (``Executor.map`` would take every item at once)."""
@@ -414,33 +436,48 @@ def changed_subjects(index: GraphIndex, previous: CheckedGraph) -> set[str]:
 
 
 def index_graph(data: bytes) -> GraphIndex:
-    """Return sorted N-Triples ``data`` indexed by subject, with digests."""
+    """Return sorted N-Triples ``data`` indexed by subject, with digests.
+
+    Raises :class:`~mlkg.errors.MlkgError` when a line does not start with an IRI subject.
+    """
     import hashlib
 
-    lines = data.splitlines(keepends=True)  # for the scan only: the index keeps offsets
     view = memoryview(data)
     spans: dict[str, tuple[int, int]] = {}
     nodes: dict[str, bytes] = {}
     types: dict[str, bytes] = {}
     type_lines: dict[str, bytes] = {}
-    start = 0
+    match = _SUBJECT_LINES.match
+    startswith = data.startswith
+    find = data.find
     offset = 0
-    total = len(lines)
-    while start < total:
-        first = lines[start]
-        cut = first.index(b"> ") + 2
-        prefix = first[:cut]
-        end = start + 1
-        while end < total and lines[end].startswith(prefix):
-            end += 1
-        subject = prefix[1:-2].decode("utf-8")
-        group = lines[start:end]
-        stop = offset + sum(map(len, group))
+    total = len(data)
+    while offset < total:
+        found = match(data, offset)  # one subject's lines, at C speed (no list of lines)
+        if found is None:
+            raise MlkgError(f"cannot index the graph: no IRI subject at byte {offset}")
+        stop = found.end()
+        bracketed = found.group(1)
+        subject = bracketed[1:-1].decode("utf-8")
         spans[subject] = (offset, stop)
         nodes[subject] = hashlib.blake2b(view[offset:stop], digest_size=16).digest()
-        typed = b"".join(line for line in group if line.startswith(_TYPE, cut - 2))
-        if typed:
+        # the rdf:type lines follow each other (lines are sorted): the first one, then the run
+        head = bracketed + _TYPE[1:]
+        if startswith(head, offset):
+            first = offset
+        else:
+            newline = find(b"\n" + head, offset, stop)
+            first = newline + 1 if newline >= 0 else -1
+        if first >= 0:
+            end = first
+            while end < stop and startswith(head, end):
+                end = find(b"\n", end, stop) + 1 or stop
+            typed = data[first:end]
             types[subject] = hashlib.blake2b(typed, digest_size=16).digest()
             type_lines[subject] = typed
-        start, offset = end, stop
+        offset = stop
     return GraphIndex(data, spans, nodes, types, type_lines)
+
+
+# The lines of one subject in sorted N-Triples: the first, and those after it with the same subject.
+_SUBJECT_LINES = re.compile(rb"(<[^>\n]*>) [^\n]*(?:\n|\Z)(?:\1 [^\n]*(?:\n|\Z))*")
