@@ -289,6 +289,39 @@ def test_the_index_agrees_with_the_lines_of_any_sorted_graph(
         assert index.type_lines.get(node, b"").rstrip(b"\n") == typed.rstrip(b"\n")
 
 
+@settings(max_examples=50, deadline=None)
+@given(
+    picked=st.sets(st.integers(0, 10_000), max_size=5),
+    final_newline=st.booleans(),
+    few=st.sampled_from([0, 32]),
+)
+def test_the_nodes_pointing_at_a_node_are_the_subjects_of_its_lines(
+    picked: set[int], final_newline: bool, few: int
+) -> None:
+    import mlkg.validate
+
+    default, mlkg.validate._FEW_TARGETS = mlkg.validate._FEW_TARGETS, few  # both ways of finding
+    try:
+        _compare_pointing_at(picked, final_newline)
+    finally:
+        mlkg.validate._FEW_TARGETS = default
+
+
+def _compare_pointing_at(picked: set[int], final_newline: bool) -> None:
+    from mlkg.validate import _pointing_at, index_graph
+
+    data = CLEAN if final_newline else CLEAN.removesuffix(b"\n")
+    index = index_graph(data)
+    nodes = sorted(index.spans)
+    targets = {nodes[i % len(nodes)] for i in picked}
+    expected = {
+        line[1 : line.index(b"> ")].decode()
+        for line in data.splitlines()
+        if any(line.endswith(f" <{t}> .".encode()) for t in targets)
+    }
+    assert _pointing_at(index, targets) == expected
+
+
 def test_an_index_of_lines_without_an_iri_subject_is_an_error() -> None:
     from mlkg.errors import MlkgError
     from mlkg.validate import index_graph

@@ -376,14 +376,34 @@ def _changed(indexed: GraphIndex, previous: CheckedGraph) -> set[str]:
     # shapes only ever ask a neighbour for a type (sh:class), never for its absence.
     retyped = {node for node, digest in previous.types.items() if indexed.types.get(node) != digest}
     if retyped:
-        endings = {f"<{node}> .".encode() for node in retyped}
-        for node in indexed.spans:
-            if node not in focus and any(
-                line[line.rfind(b" <") + 1 :] in endings
-                for line in indexed.triples_of(node).splitlines()
-            ):
-                focus.add(node)
+        focus.update(_pointing_at(indexed, retyped))
     return focus
+
+
+def _pointing_at(indexed: GraphIndex, targets: set[str]) -> set[str]:
+    """Return the subjects with a triple whose object is one of the IRIs ``targets``.
+
+    The lines are found in the bytes (an N-Triples line ending `` <iri> .`` has that IRI as its
+    object: a literal ends with a quote, a language or a datatype), then mapped to the subject
+    whose span holds them. A few targets go into one regex (at 1M triples about 0.1 s, against
+    about 1 s for a search per target); many are looked up in a scan of every IRI object.
+    """
+    from bisect import bisect_right
+
+    subjects = sorted(indexed.spans, key=lambda node: indexed.spans[node][0])
+    starts = [indexed.spans[node][0] for node in subjects]
+    data = indexed.data
+    if len(targets) <= _FEW_TARGETS:
+        names = b"|".join(re.escape(t.encode("utf-8")) for t in sorted(targets))
+        lines = re.compile(rb" <(?:" + names + rb")> \.(?:\n|\Z)").finditer(data)
+    else:
+        wanted = {t.encode("utf-8") for t in targets}
+        lines = (m for m in _IRI_OBJECT_AT_END.finditer(data) if m.group(1) in wanted)
+    return {subjects[bisect_right(starts, line.start()) - 1] for line in lines}
+
+
+_FEW_TARGETS = 32
+_IRI_OBJECT_AT_END = re.compile(rb" <([^>]*)> \.(?:\n|\Z)")
 
 
 def _chunk_plan(indexed: GraphIndex, focus: list[str]) -> list[list[str]]:
