@@ -3,9 +3,10 @@
 :func:`graph_triples` merges the extractions of many documents into one set of triples following
 ``docs/data-model.md``: one node per entity (labels merged), a direct triple per relation, a
 reified ``rdf:Statement`` per relation with its evidence (PROV-O), documents and salary
-distributions. Triples are plain tuples of strings (:data:`Row`), so a build never pays for
-rdflib term objects: they are sorted, written as N-Triples and handed to Oxigraph (Turtle file,
-store) and to the SHACL validator as bytes. :func:`build_graph` gives the same triples as an
+distributions. Triples are plain tuples of strings (:data:`Row`), so nothing pays for rdflib
+term objects; the build goes one step further with :func:`graph_ntriples`, which writes each
+triple straight to its N-Triples line: the sorted lines, as bytes, go to Oxigraph (Turtle file,
+store) and to the SHACL validator. :func:`build_graph` gives the same triples as an
 :class:`rdflib.Graph` for library users and tests.
 """
 
@@ -153,7 +154,7 @@ def graph_ntriples(
     contents = _make_graph(documents, extractions, iri, literal, GraphContents())
     contents.triples = len(lines)
     ordered = sorted(lines)
-    del lines
+    lines.clear()  # the closures still hold the set: empty it before the join
     return b"".join(ordered), contents
 
 
@@ -165,7 +166,8 @@ def _make_graph(
     contents: GraphContents,
 ) -> GraphContents:
     """Make the graph's triples, each passed to ``iri(s, p, o)`` or ``literal(s, p, value,
-    extra)`` (maybe more than once), and count them into ``contents``; return ``contents``."""
+    extra)`` (maybe more than once); return ``contents`` with its entities, relations and labels
+    counted (the caller counts the distinct triples)."""
     for sub, sup in ontology_class_axioms():
         iri(sub, RDFS + "subClassOf", sup)
 

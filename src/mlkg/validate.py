@@ -403,7 +403,7 @@ def _pointing_at(indexed: GraphIndex, targets: set[str]) -> set[str]:
 
 
 _FEW_TARGETS = 32
-_IRI_OBJECT_AT_END = re.compile(rb" <([^>]*)> \.(?:\n|\Z)")
+_IRI_OBJECT_AT_END = re.compile(rb" <([^>\s]*)> \.(?:\n|\Z)")
 
 
 def _chunk_plan(indexed: GraphIndex, focus: list[str]) -> list[list[str]]:
@@ -458,7 +458,7 @@ def changed_subjects(index: GraphIndex, previous: CheckedGraph) -> set[str]:
 def index_graph(data: bytes) -> GraphIndex:
     """Return sorted N-Triples ``data`` indexed by subject, with digests.
 
-    Raises :class:`~mlkg.errors.MlkgError` when a line does not start with an IRI subject.
+    Raises :class:`~mlkg.errors.MlkgError` when a line does not start with a subject.
     """
     import hashlib
 
@@ -475,10 +475,10 @@ def index_graph(data: bytes) -> GraphIndex:
     while offset < total:
         found = match(data, offset)  # one subject's lines, at C speed (no list of lines)
         if found is None:
-            raise MlkgError(f"cannot index the graph: no IRI subject at byte {offset}")
+            raise MlkgError(f"cannot index the graph: no subject at byte {offset}")
         stop = found.end()
         bracketed = found.group(1)
-        subject = bracketed[1:-1].decode("utf-8")
+        subject = (bracketed[1:-1] if bracketed[0] == 0x3C else bracketed).decode("utf-8")  # <
         spans[subject] = (offset, stop)
         nodes[subject] = hashlib.blake2b(view[offset:stop], digest_size=16).digest()
         # the rdf:type lines follow each other (lines are sorted): the first one, then the run
@@ -499,5 +499,6 @@ def index_graph(data: bytes) -> GraphIndex:
     return GraphIndex(data, spans, nodes, types, type_lines)
 
 
-# The lines of one subject in sorted N-Triples: the first, and those after it with the same subject.
-_SUBJECT_LINES = re.compile(rb"(<[^>\n]*>) [^\n]*(?:\n|\Z)(?:\1 [^\n]*(?:\n|\Z))*")
+# The lines of one subject (an IRI or a blank node) in sorted N-Triples: the first, and those
+# after it with the same subject.
+_SUBJECT_LINES = re.compile(rb"(<[^>\n]*>|_:[^\s]+) [^\n]*(?:\n|\Z)(?:\1 [^\n]*(?:\n|\Z))*")
