@@ -602,3 +602,53 @@ def test_empty_graph_renders(tmp_path: Path) -> None:
     html = (tmp_path / "empty.html").read_text(encoding="utf-8")
     assert_offline(html)
     assert payload_of(html)["nodes"] == []
+
+
+def _live_members(group: int) -> list[int]:
+    """Return the processes of a process group that are not zombies (read from /proc)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def test_stopping_the_browser_stops_every_process_of_its_group() -> None:
+    """A helper that outlives the main process (as Chromium's do) is stopped too."""
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(["sh", "-c", "(trap '' TERM; sleep 30) & wait"], start_new_session=True)
+    deadline = time.monotonic() + 5
+    while len(_live_members(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(_live_members(proc.pid)) >= 2  # the shell and a helper deaf to SIGTERM
+    viz._stop_group(proc)
+    deadline = time.monotonic() + 5
+    while _live_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _live_members(proc.pid) == []
+
+
+def test_a_profile_still_written_to_is_removed_on_a_later_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = tmp_path / "profile"
+    (profile / "Default").mkdir(parents=True)
+    real = shutil.rmtree
+    failures = [OSError(39, "Directory not empty")] * 2
+
+    def flaky(path: Any, *args: Any, **kwargs: Any) -> None:
+        if failures and not kwargs.get("ignore_errors"):
+            raise failures.pop()
+        real(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", flaky)
+    viz._remove_profile(profile)
+    assert not profile.exists() and not failures

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 from mlkg.errors import AmbiguousRoleError, MlkgError, RoleNotFoundError
 
 if TYPE_CHECKING:
+    import subprocess
+
     from pyvis.network import Network
     from rdflib import Graph
 
@@ -935,7 +937,7 @@ class Chromium:
         self._next_id = 0
         self._proc: Any = None
         self._ws: Any = None
-        self._profile: Any = None
+        self._profile: Path | None = None
 
     def __enter__(self) -> Chromium:
         import shutil
@@ -950,19 +952,20 @@ class Chromium:
             ) from exc
         if not Path(self.binary).exists() and shutil.which(self.binary) is None:
             raise VizError(f"no Chromium at {self.binary}: apt-get install -y chromium")
-        self._profile = tempfile.TemporaryDirectory(prefix="mlkg-chromium-")
-        port_file = Path(self._profile.name) / "DevToolsActivePort"
+        self._profile = Path(tempfile.mkdtemp(prefix="mlkg-chromium-"))
+        port_file = self._profile / "DevToolsActivePort"
         self._proc = subprocess.Popen(
             [
                 self.binary,
                 *self.FLAGS,
-                f"--user-data-dir={self._profile.name}",
+                f"--user-data-dir={self._profile}",
                 "--remote-debugging-port=0",
                 "--window-size=1280,800",
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: __exit__ stops its children too
         )
         deadline = time.monotonic() + self.timeout
         while not port_file.exists() or len(port_file.read_text().splitlines()) < 2:
@@ -1000,15 +1003,10 @@ class Chromium:
                 self._ws.close()
             self._ws = None
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except Exception:
-                self._proc.kill()
-                self._proc.wait()
+            _stop_group(self._proc)
             self._proc = None
         if self._profile is not None:
-            self._profile.cleanup()
+            _remove_profile(self._profile)
             self._profile = None
 
     def _handle_event(self, message: dict[str, Any]) -> None:
@@ -1083,6 +1081,46 @@ class Chromium:
         result = self.send("Page.captureScreenshot", {"format": "png"})
         path.write_bytes(base64.b64decode(result["data"]))
         return path
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process started in its own session and every process of its group.
+
+    Chromium's helpers (renderer, GPU, crash handler) can outlive the browser process for a
+    moment and keep writing into the profile folder.
+    """
+    import signal
+    import subprocess
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # any helper still running
+
+
+def _remove_profile(folder: Path, attempts: int = 20) -> None:
+    """Remove a browser profile folder, retrying while a helper that just ended flushes into it.
+
+    A folder that still cannot be removed is left in the temporary directory: it is not worth
+    failing a measurement for.
+    """
+    import shutil
+    import time
+
+    for _ in range(attempts):
+        try:
+            shutil.rmtree(folder)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def measure_time_to_interactive(
