@@ -374,7 +374,7 @@ def test_a_corrupt_cache_entry_is_ignored(tmp_path: Path, docs: Path) -> None:
     cache = out.parent / f".{out.name}.cache"
     for entry in cache.iterdir():
         entry.write_bytes(b"not a pickle")
-    summary = build([docs], out)
+    summary = build([docs], out, force=True)
     assert summary.cached == 0
     assert (out / GRAPH_FILE).read_bytes() == expected
 
@@ -617,7 +617,7 @@ def test_an_unchanged_graph_reuses_the_turtle_file_and_the_store(
     out = tmp_path / "out"
     build([docs], out)
     first = out.resolve()
-    summary = build([docs], out)
+    summary = build([docs], out, force=True)
     assert out.resolve() != first  # a new build is published, with a fresh build.json
     assert store_writes == ["bulk", "derived"]
     assert os.stat(out / GRAPH_FILE).st_ino == os.stat(first / GRAPH_FILE).st_ino
@@ -668,3 +668,99 @@ def test_extraction_on_several_processes_gives_the_same_graph(tmp_path: Path) ->
         tmp_path / "shared" / GRAPH_FILE
     ).read_bytes()
     assert shared.triples == alone.triples
+
+
+# --- nothing changed: the build is left as it is -------------------------------------------
+
+
+def _no_extraction(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlkg.extract
+
+    def refuse(self: object, document: object) -> None:
+        raise AssertionError("extracted although nothing changed")
+
+    monkeypatch.setattr(mlkg.extract.Extractor, "extract", refuse)
+
+
+def test_an_unchanged_corpus_leaves_the_build_as_it_is(
+    tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    first = build([docs], out)
+    published = out.resolve()
+    before = snapshot(out)
+    _no_extraction(monkeypatch)
+    again = build([docs], out)
+    assert again.up_to_date and not first.up_to_date
+    assert out.resolve() == published and snapshot(out) == before
+    assert again.cached == len(again.documents) == 2
+    assert {**again.to_json(), "seconds": 0, "cached": 0} == {
+        **first.to_json(),
+        "seconds": 0,
+        "cached": 0,
+    }
+    assert "up_to_date" not in read_summary(out)
+
+
+def test_a_changed_document_is_not_up_to_date(tmp_path: Path, docs: Path) -> None:
+    out = tmp_path / "out"
+    build([docs], out)
+    (docs / "a.md").write_text((docs / "a.md").read_text() + "\nThey also use Rust.\n")
+    assert not build([docs], out).up_to_date
+    (docs / "c.md").write_text(DOC_C)  # a new document
+    assert not build([docs], out).up_to_date
+    (docs / "c.md").unlink()  # a document gone
+    assert not build([docs], out).up_to_date
+    assert build([docs], out).up_to_date
+
+
+def test_a_build_without_the_check_is_not_up_to_date_for_a_checked_one(
+    tmp_path: Path, docs: Path
+) -> None:
+    out = tmp_path / "out"
+    build([docs], out, validate=False)
+    assert build([docs], out, validate=False).up_to_date
+    checked = build([docs], out)
+    assert not checked.up_to_date and read_summary(out)["validated"] is True
+    assert build([docs], out, validate=False).up_to_date  # checked already
+
+
+def test_a_build_missing_its_store_is_made_again(tmp_path: Path, docs: Path) -> None:
+    out = tmp_path / "out"
+    build([docs], out)
+    shutil.rmtree(out / STORE_DIR)
+    assert not build([docs], out).up_to_date
+    assert (out / STORE_DIR).is_dir()
+
+
+def test_force_and_no_cache_build_again(tmp_path: Path, docs: Path) -> None:
+    out = tmp_path / "out"
+    build([docs], out)
+    assert not build([docs], out, force=True).up_to_date
+    assert not build([docs], out, use_cache=False).up_to_date
+
+
+def test_the_inputs_digest_covers_the_ontology_folder_and_the_extractor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlkg.resources
+    from mlkg.build import BuildSummary, inputs_digest
+    from mlkg.documents import read_documents
+    from mlkg.resources import ontology_dir
+
+    documents = read_documents([corpus_dir()]).documents
+    summary = BuildSummary(out="x")
+    digest = inputs_digest(documents, "extractor 1", summary)
+    assert digest == inputs_digest(documents, "extractor 1", summary)
+    assert digest != inputs_digest(documents, "extractor 2", summary)
+    assert digest != inputs_digest(documents[::-1], "extractor 1", summary)
+    summary.skipped = [{"file": "x.pdf", "reason": "not a document"}]
+    assert digest != inputs_digest(documents, "extractor 1", summary)
+    summary.skipped = []
+    copy = tmp_path / "ontology"
+    shutil.copytree(ontology_dir(), copy)
+    monkeypatch.setattr(mlkg.resources, "ontology_dir", lambda: copy)
+    assert digest == inputs_digest(documents, "extractor 1", summary)
+    shapes = copy / "shapes.ttl"
+    shapes.write_text(shapes.read_text() + "\n# a comment\n")
+    assert digest != inputs_digest(documents, "extractor 1", summary)

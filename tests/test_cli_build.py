@@ -58,6 +58,20 @@ def test_build_prints_a_summary(tmp_path: Path, docs: Path) -> None:
     assert result.stderr == ""
 
 
+def test_build_again_says_it_is_up_to_date_unless_forced(tmp_path: Path, docs: Path) -> None:
+    out = tmp_path / "out"
+    first = invoke("build", "--docs", str(docs), "--out", str(out))
+    assert first.exit_code == 0 and "Up to date" not in first.stdout
+    again = invoke("build", "--docs", str(docs), "--out", str(out))
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.startswith("Up to date: nothing changed")
+    assert "ds.md: Data Scientist" in again.stdout and "(1 documents from cache)" in again.stdout
+    forced = invoke("build", "--docs", str(docs), "--out", str(out), "--force")
+    assert forced.exit_code == 0 and "Up to date" not in forced.stdout
+    quiet = invoke("build", "--docs", str(docs), "--out", str(out), "-q")
+    assert quiet.stdout == "" and quiet.stderr == ""
+
+
 def test_build_quiet_prints_nothing(tmp_path: Path, docs: Path) -> None:
     result = invoke("build", "--docs", str(docs), "--out", str(tmp_path / "out"), "-q")
     assert result.exit_code == 0, result.stderr

@@ -35,6 +35,7 @@ from mlkg.store import (
 )
 
 if TYPE_CHECKING:
+    from mlkg.extract import Extractor
     from mlkg.graph import GraphContents
     from mlkg.validate import CheckedGraph, GraphIndex
 
@@ -64,10 +65,18 @@ class BuildSummary:
     seconds: float = 0.0
     cached: int = 0
     graph_digest: str = ""
+    #: digest of everything the graph is made from (:func:`inputs_digest`)
+    inputs: str = ""
+    #: whether the graph was checked against the SHACL shapes
+    validated: bool = False
+    #: True when the build found nothing changed and left the previous one as it was
+    up_to_date: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        """Return the summary as a JSON-ready dict."""
-        return dict(self.__dict__)
+        """Return the summary as a JSON-ready dict (what ``build.json`` holds)."""
+        data = dict(self.__dict__)
+        del data["up_to_date"]
+        return data
 
 
 def _parents(out: Path) -> tuple[Path, Path, Path]:
@@ -228,13 +237,11 @@ def _prune(builds: Path, current: Path, keep: int) -> None:
 
 def _extract_all(
     documents: Sequence[Document],
+    extractor: Extractor,
     cache_dir: Path | None,
     jobs: int,
     progress: ProgressCallback | None,
 ) -> tuple[list[Extraction], int]:
-    from mlkg.extract import Extractor
-
-    extractor = Extractor()
     results: dict[int, Extraction] = {}
     todo: list[int] = []
     cached = 0
@@ -324,6 +331,7 @@ def build(
     use_cache: bool = True,
     keep: int = KEEP_BUILDS,
     progress: ProgressCallback | None = None,
+    force: bool = False,
 ) -> BuildSummary:
     """Build the graph of the documents under ``paths`` into the folder ``out``; return a summary.
 
@@ -332,6 +340,11 @@ def build(
     cannot be written, or (:class:`ValidationError`) when the graph breaks the SHACL shapes; the
     previous build in ``out`` is then left as it was. ``progress`` (:data:`ProgressCallback`)
     is called as documents are extracted and as the SHACL check advances.
+
+    When nothing the graph is made from changed since the build in ``out`` (same documents,
+    code, ontology and vocabulary: :func:`inputs_digest`), that build is left as it is and its
+    summary returned with ``up_to_date`` set; ``force=True`` (or ``use_cache=False``) builds
+    again all the same.
 
     Examples
     --------
@@ -358,10 +371,19 @@ def build(
         first = problems[0]
         raise BuildError(f"{first['file']}: {first['reason']} (--strict)")
 
+    from mlkg.extract import Extractor
+
+    extractor = Extractor()
+    summary.inputs = inputs_digest(report.documents, extractor.digest, summary)
+    summary.validated = validate
     with build_lock(out):
         _clean_orphans(builds)
+        current = _up_to_date(out, summary.inputs, validate) if use_cache and not force else None
+        if current is not None:
+            current.seconds = round(time.perf_counter() - started, 3)
+            return current
         extractions, summary.cached = _extract_all(
-            report.documents, cache if use_cache else None, jobs, progress
+            report.documents, extractor, cache if use_cache else None, jobs, progress
         )
         documents: list[Document] = []
         usable: list[Extraction] = []
@@ -427,6 +449,66 @@ def build(
             shutil.rmtree(staging, ignore_errors=True)
             raise
         _prune(builds, final, keep)
+    return summary
+
+
+def inputs_digest(
+    documents: Sequence[Document], extractor_digest: str, summary: BuildSummary
+) -> str:
+    """Return a digest of everything a build's output is made from.
+
+    That is mlkg's code and version, the ontology folder (ontology, shapes, vocabulary, cues),
+    the extractor, and each document (its content's hash, name, title, origin and role hint,
+    in order), with the files the ``summary`` lists as skipped or duplicated. Two builds with
+    the same digest write the same graph and the same ``build.json`` (but for its timing).
+    """
+    import hashlib
+
+    from mlkg import __version__
+    from mlkg.resources import ontology_dir
+
+    digest = hashlib.blake2b(digest_size=16)
+
+    def add(*parts: str) -> None:
+        for part in parts:
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+
+    add(__version__, extractor_digest)
+    package = Path(__file__).resolve().parent
+    for folder, pattern in ((package, "*.py"), (ontology_dir(), "*")):
+        for path in sorted(folder.rglob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                add(path.relative_to(folder).as_posix())
+                digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    for document in documents:
+        add(document.id, document.sha256, document.file_name, document.path.stem)
+        add(document.title, document.origin, document.primary_role_hint)
+    add(json.dumps([summary.skipped, summary.duplicates], sort_keys=True))
+    return digest.hexdigest()
+
+
+def _up_to_date(out: Path, inputs: str, validate: bool) -> BuildSummary | None:
+    """Return the summary of the build ``out`` if it was made from ``inputs``, else None.
+
+    A build made without the SHACL check does not count when the check is asked for.
+    """
+    try:
+        data = read_summary(out)
+    except MlkgError:
+        return None
+    if not isinstance(data, dict) or data.get("inputs") != inputs:
+        return None
+    if validate and not data.get("validated"):
+        return None
+    if not (out / GRAPH_FILE).is_file() or not (out / STORE_DIR).is_dir():
+        return None
+    known = {name for name in BuildSummary.__dataclass_fields__ if name != "up_to_date"}
+    try:
+        summary = BuildSummary(**{k: v for k, v in data.items() if k in known})
+    except TypeError:
+        return None
+    summary.cached = len(summary.documents)
+    summary.up_to_date = True
     return summary
 
 

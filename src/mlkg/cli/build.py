@@ -80,6 +80,9 @@ def _warn_skipped(summary: dict[str, Any]) -> None:
 )
 @click.option("--no-validate", is_flag=True, help="Skip the SHACL check (faster on huge corpora).")
 @click.option("--no-cache", is_flag=True, help="Re-extract every document, even unchanged ones.")
+@click.option(
+    "--force", is_flag=True, help="Build again even when nothing changed since the last build."
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and warnings.")
 @handle_errors
 def build(
@@ -90,6 +93,7 @@ def build(
     jobs: int,
     no_validate: bool,
     no_cache: bool,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Build the knowledge graph from documents.
@@ -97,7 +101,8 @@ def build(
     Reads plain-text and Markdown documents, extracts roles, skills, tools, venues, stages,
     degrees, fields, organisations and salaries with the sentence behind every fact, and writes
     OUT/mlkg.ttl (Turtle, byte-identical for the same input) and an embedded Oxigraph store.
-    The previous build stays in place until the new one is complete.
+    The previous build stays in place until the new one is complete; when nothing changed
+    since it (documents, vocabulary, ontology, mlkg), it is left as it is.
     """
     from mlkg.build import build as run_build
     from mlkg.resources import corpus_dir, default_build_dir
@@ -127,6 +132,7 @@ def build(
             validate=not no_validate,
             use_cache=not no_cache,
             progress=progress,
+            force=force,
         )
     finally:
         if bar is not None:
@@ -134,6 +140,8 @@ def build(
     data = summary.to_json()
     _warn_skipped(data)
     if not quiet:
+        if summary.up_to_date:
+            click.echo("Up to date: nothing changed since the last build (--force builds again).")
         _echo_summary(data)
 
 
