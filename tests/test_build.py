@@ -757,6 +757,14 @@ def test_the_inputs_digest_covers_the_ontology_folder_and_the_extractor(
     summary.skipped = [{"file": "x.pdf", "reason": "not a document"}]
     assert digest != inputs_digest(documents, "extractor 1", summary)
     summary.skipped = []
+    from importlib import metadata
+
+    real_version = metadata.version
+    monkeypatch.setattr(
+        metadata, "version", lambda name: "9.9" if name == "pyshifty" else real_version(name)
+    )
+    assert digest != inputs_digest(documents, "extractor 1", summary)  # another SHACL engine
+    monkeypatch.setattr(metadata, "version", real_version)
     copy = tmp_path / "ontology"
     shutil.copytree(ontology_dir(), copy)
     monkeypatch.setattr(mlkg.resources, "ontology_dir", lambda: copy)

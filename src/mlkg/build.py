@@ -457,12 +457,14 @@ def inputs_digest(
 ) -> str:
     """Return a digest of everything a build's output is made from.
 
-    That is mlkg's code and version, the ontology folder (ontology, shapes, vocabulary, cues),
-    the extractor, and each document (its content's hash, name, title, origin and role hint,
+    That is mlkg's code and version, the versions of the libraries that write and check the
+    graph (pyoxigraph, pyshifty), the ontology folder (ontology, shapes, vocabulary, cues), the
+    extractor, and each document (its content's hash, name, title, origin and role hint,
     in order), with the files the ``summary`` lists as skipped or duplicated. Two builds with
     the same digest write the same graph and the same ``build.json`` (but for its timing).
     """
     import hashlib
+    from importlib import metadata
 
     from mlkg import __version__
     from mlkg.resources import ontology_dir
@@ -474,6 +476,11 @@ def inputs_digest(
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
 
     add(__version__, extractor_digest)
+    for library in ("pyoxigraph", "pyshifty"):
+        try:
+            add(library, metadata.version(library))
+        except metadata.PackageNotFoundError:
+            add(library)
     package = Path(__file__).resolve().parent
     for folder, pattern in ((package, "*.py"), (ontology_dir(), "*")):
         for path in sorted(folder.rglob(pattern)):
