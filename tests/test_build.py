@@ -757,14 +757,16 @@ def test_the_inputs_digest_covers_the_ontology_folder_and_the_extractor(
     summary.skipped = [{"file": "x.pdf", "reason": "not a document"}]
     assert digest != inputs_digest(documents, "extractor 1", summary)
     summary.skipped = []
-    from importlib import metadata
+    import dataclasses
 
-    real_version = metadata.version
-    monkeypatch.setattr(
-        metadata, "version", lambda name: "9.9" if name == "pyshifty" else real_version(name)
-    )
-    assert digest != inputs_digest(documents, "extractor 1", summary)  # another SHACL engine
-    monkeypatch.setattr(metadata, "version", real_version)
+    for name in ("title", "origin", "primary_role_hint"):  # what a manifest gives
+        changed = [dataclasses.replace(documents[0], **{name: "Another"}), *documents[1:]]
+        assert digest != inputs_digest(changed, "extractor 1", summary), name
+    import mlkg.build
+
+    monkeypatch.setattr(mlkg.build, "code_digest", lambda: b"other code")
+    assert digest != inputs_digest(documents, "extractor 1", summary)
+    monkeypatch.undo()
     copy = tmp_path / "ontology"
     shutil.copytree(ontology_dir(), copy)
     monkeypatch.setattr(mlkg.resources, "ontology_dir", lambda: copy)
@@ -772,3 +774,66 @@ def test_the_inputs_digest_covers_the_ontology_folder_and_the_extractor(
     shapes = copy / "shapes.ttl"
     shapes.write_text(shapes.read_text() + "\n# a comment\n")
     assert digest != inputs_digest(documents, "extractor 1", summary)
+
+
+def test_the_code_digest_covers_the_libraries_and_is_taken_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib import metadata
+
+    from mlkg.build import code_digest
+
+    first = code_digest()
+    assert code_digest() is first  # the code in memory: taken once per process
+    real_version = metadata.version
+    monkeypatch.setattr(
+        metadata, "version", lambda name: "9.9" if name == "pyshifty" else real_version(name)
+    )
+    code_digest.cache_clear()
+    try:
+        assert code_digest() != first  # another SHACL engine
+    finally:
+        monkeypatch.undo()
+        code_digest.cache_clear()
+    assert code_digest() == first
+
+
+def test_strict_fails_on_an_up_to_date_build_that_skipped_a_document(
+    tmp_path: Path, docs: Path
+) -> None:
+    out = tmp_path / "out"
+    (docs / "z.md").write_text("Some notes about the weather, with nothing else in them.\n")
+    build([docs], out)
+    with pytest.raises(BuildError, match=r"z\.md: .*--strict"):
+        build([docs], out, strict=True)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"documents": 5},
+        {"validated": "no"},
+        {"entities": {"Role": "two"}},
+        {"skipped": "none"},
+        {"inputs": None},
+    ],
+)
+def test_a_build_json_that_is_not_a_builds_means_building_again(
+    tmp_path: Path, docs: Path, edit: dict[str, Any]
+) -> None:
+    out = tmp_path / "out"
+    build([docs], out)
+    path = out / SUMMARY_FILE
+    path.write_text(json.dumps({**json.loads(path.read_text()), **edit}))
+    summary = build([docs], out)
+    assert not summary.up_to_date
+    assert build([docs], out).up_to_date
+
+
+def test_an_up_to_date_build_names_the_folder_as_given(
+    tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build([docs], tmp_path / "out")
+    monkeypatch.chdir(tmp_path)
+    summary = build([docs], "out")
+    assert summary.up_to_date and summary.out == "out"

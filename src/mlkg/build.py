@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import pickle
@@ -371,6 +372,7 @@ def build(
         first = problems[0]
         raise BuildError(f"{first['file']}: {first['reason']} (--strict)")
 
+    import mlkg.graph  # noqa: F401  (loaded before code_digest() looks at the code)
     from mlkg.extract import Extractor
 
     extractor = Extractor()
@@ -378,7 +380,11 @@ def build(
     summary.validated = validate
     with build_lock(out):
         _clean_orphans(builds)
-        current = _up_to_date(out, summary.inputs, validate) if use_cache and not force else None
+        current = (
+            _up_to_date(out, summary.inputs, validate=validate, strict=strict)
+            if use_cache and not force
+            else None
+        )
         if current is not None:
             current.seconds = round(time.perf_counter() - started, 3)
             return current
@@ -457,36 +463,28 @@ def inputs_digest(
 ) -> str:
     """Return a digest of everything a build's output is made from.
 
-    That is mlkg's code and version, the versions of the libraries that write and check the
-    graph (pyoxigraph, pyshifty), the ontology folder (ontology, shapes, vocabulary, cues), the
-    extractor, and each document (its content's hash, name, title, origin and role hint,
-    in order), with the files the ``summary`` lists as skipped or duplicated. Two builds with
-    the same digest write the same graph and the same ``build.json`` (but for its timing).
+    That is the code that runs (:func:`code_digest`), the ontology folder (ontology, shapes,
+    vocabulary, cues), the extractor, and each document (its content's hash, name, title,
+    origin and role hint, in order), with the files the ``summary`` lists as skipped or
+    duplicated. Two builds with the same digest write the same graph and the same
+    ``build.json`` (but for its timing).
     """
     import hashlib
-    from importlib import metadata
 
-    from mlkg import __version__
     from mlkg.resources import ontology_dir
 
-    digest = hashlib.blake2b(digest_size=16)
+    digest = hashlib.blake2b(code_digest(), digest_size=16)
 
     def add(*parts: str) -> None:
         for part in parts:
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
 
-    add(__version__, extractor_digest)
-    for library in ("pyoxigraph", "pyshifty"):
-        try:
-            add(library, metadata.version(library))
-        except metadata.PackageNotFoundError:
-            add(library)
-    package = Path(__file__).resolve().parent
-    for folder, pattern in ((package, "*.py"), (ontology_dir(), "*")):
-        for path in sorted(folder.rglob(pattern)):
-            if path.is_file() and "__pycache__" not in path.parts:
-                add(path.relative_to(folder).as_posix())
-                digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    add(extractor_digest)
+    folder = ontology_dir()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            add(path.relative_to(folder).as_posix())
+            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
     for document in documents:
         add(document.id, document.sha256, document.file_name, document.path.stem)
         add(document.title, document.origin, document.primary_role_hint)
@@ -494,10 +492,43 @@ def inputs_digest(
     return digest.hexdigest()
 
 
-def _up_to_date(out: Path, inputs: str, validate: bool) -> BuildSummary | None:
+@functools.cache
+def code_digest() -> bytes:
+    """Return a digest of the code a build runs: mlkg's modules, Python and the libraries.
+
+    Taken once per process, when the first build has imported the modules that make the graph,
+    so it is the code in memory, not code edited on disk since (a long-running process keeps
+    the modules it loaded). The libraries are those that read, write and check the graph
+    (pyahocorasick, pyoxigraph, pyshifty); Python's version brings its Unicode tables.
+    """
+    import hashlib
+    import platform
+    from importlib import metadata
+
+    from mlkg import __version__
+
+    digest = hashlib.blake2b(digest_size=16)
+    parts = [__version__, platform.python_version()]
+    for library in ("pyahocorasick", "pyoxigraph", "pyshifty"):
+        try:
+            parts += [library, metadata.version(library)]
+        except metadata.PackageNotFoundError:
+            parts += [library, ""]
+    digest.update("\0".join(parts).encode("utf-8"))
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
+            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    return digest.digest()
+
+
+def _up_to_date(out: Path, inputs: str, *, validate: bool, strict: bool) -> BuildSummary | None:
     """Return the summary of the build ``out`` if it was made from ``inputs``, else None.
 
-    A build made without the SHACL check does not count when the check is asked for.
+    A build made without the SHACL check does not count when the check is asked for, nor one
+    that skipped a document when ``strict`` asks for none to be (the build then fails as it
+    should). A ``build.json`` that is not what a build writes counts as no build.
     """
     try:
         data = read_summary(out)
@@ -505,18 +536,48 @@ def _up_to_date(out: Path, inputs: str, validate: bool) -> BuildSummary | None:
         return None
     if not isinstance(data, dict) or data.get("inputs") != inputs:
         return None
-    if validate and not data.get("validated"):
+    if validate and data.get("validated") is not True:
         return None
     if not (out / GRAPH_FILE).is_file() or not (out / STORE_DIR).is_dir():
         return None
-    known = {name for name in BuildSummary.__dataclass_fields__ if name != "up_to_date"}
-    try:
-        summary = BuildSummary(**{k: v for k, v in data.items() if k in known})
-    except TypeError:
+    summary = _summary_from_json(data)
+    if summary is None:
         return None
+    if strict and any(
+        not str(s.get("reason", "")).startswith("read with a warning") for s in summary.skipped
+    ):
+        return None
+    summary.out = str(out)
     summary.cached = len(summary.documents)
     summary.up_to_date = True
     return summary
+
+
+def _summary_from_json(data: dict[str, Any]) -> BuildSummary | None:
+    """Return the :class:`BuildSummary` a ``build.json`` holds, or None if it is not one."""
+    known = {name for name in BuildSummary.__dataclass_fields__ if name != "up_to_date"}
+    fields = {k: v for k, v in data.items() if k in known}
+    lists = ("documents", "skipped", "duplicates")
+    counts = ("entities", "facts")
+    if not all(
+        isinstance(fields.get(name), list) and all(isinstance(x, dict) for x in fields[name])
+        for name in lists
+    ) or not all(
+        isinstance(fields.get(name), dict)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in fields[name].values())
+        for name in counts
+    ):
+        return None
+    if not all(isinstance(fields.get(name), int) for name in ("salaries", "triples")):
+        return None
+    if not isinstance(fields.get("validated", False), bool) or not all(
+        isinstance(fields.get(name, ""), str) for name in ("graph_digest", "inputs")
+    ):
+        return None
+    try:
+        return BuildSummary(**fields)
+    except TypeError:
+        return None
 
 
 def _validate(
