@@ -242,16 +242,25 @@ def test_a_failed_check_wins_over_a_failed_write(
     assert not [p for p in builds_dir(built).iterdir() if p.name.startswith("staging-")]
 
 
-def test_progress_reports_extraction_then_the_shacl_check(tmp_path: Path, docs: Path) -> None:
+_STEPS = ["extracting", "assembling the graph", "checking shapes", "writing the graph"]
+
+
+def test_progress_reports_every_step_in_order(tmp_path: Path, docs: Path) -> None:
     calls: list[tuple[int, int, str]] = []
     build([docs], tmp_path / "out", progress=lambda d, t, step: calls.append((d, t, step)))
     steps = [step for _, _, step in calls]
-    assert steps[0] == "extracting" and steps[-1] == "checking shapes"
-    assert steps == sorted(steps, key=["extracting", "checking shapes"].index)
-    for step in ("extracting", "checking shapes"):
+    assert steps[0] == "extracting" and steps[-1] == "writing the graph"
+    assert steps == sorted(steps, key=_STEPS.index) and set(steps) == set(_STEPS)
+    for step in _STEPS:
         done, total = next((d, t) for d, t, s in reversed(calls) if s == step)
         assert done == total > 0
     assert (2, 2, "extracting") in calls  # the fixture has two documents
+
+
+def test_progress_without_the_check_has_no_check(tmp_path: Path, docs: Path) -> None:
+    calls: list[str] = []
+    build([docs], tmp_path / "out", validate=False, progress=lambda d, t, s: calls.append(s))
+    assert "checking shapes" not in calls and calls[-1] == "writing the graph"
 
 
 def test_unwritable_output_folder(tmp_path: Path, docs: Path) -> None:

@@ -46,8 +46,9 @@ KEEP_BUILDS = 3
 #: The SHACL state of the last graph that passed, in the cache folder.
 SHACL_STATE_FILE = "shacl-state.pickle"
 
-#: ``progress(done, total, step)``: ``step`` is ``"extracting"`` (documents) or
-#: ``"checking shapes"`` (chunks of the SHACL check).
+#: ``progress(done, total, step)``: ``step`` is, in order, ``"extracting"`` (documents),
+#: ``"assembling the graph"`` (0 then 1 of 1), ``"checking shapes"`` (chunks of the SHACL check)
+#: and ``"writing the graph"`` (0 then 1 of 1: the Turtle file and the store).
 ProgressCallback = Callable[[int, int, str], None]
 
 
@@ -413,6 +414,8 @@ def build(
         from mlkg.graph import graph_ntriples
         from mlkg.validate import CheckedGraph, graph_digest, index_graph
 
+        if progress:
+            progress(0, 1, "assembling the graph")
         data, contents = graph_ntriples(documents, usable)
         _fill_summary(summary, contents, documents, usable)
         del extractions, usable  # the bytes say the same from here on
@@ -422,6 +425,8 @@ def build(
         state = state if isinstance(state, CheckedGraph) else None
         previous = _published(out, state)
         index = index_graph(data) if validate or previous is not None else None
+        if progress:
+            progress(1, 1, "assembling the graph")
 
         try:
             builds.mkdir(exist_ok=True)
@@ -440,7 +445,11 @@ def build(
                 )
                 if validate:
                     _validate(data, summary.graph_digest, index, state, state_file, jobs, progress)
+                if progress:
+                    progress(0, 1, "writing the graph")
             written.result()
+            if progress:
+                progress(1, 1, "writing the graph")
             summary.seconds = round(time.perf_counter() - started, 3)
             _write_file(
                 staging / SUMMARY_FILE,
