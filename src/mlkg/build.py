@@ -340,8 +340,8 @@ def build(
     Unusable documents are skipped and listed in the summary (``strict=True`` makes any of them
     an error). Raises :class:`BuildError` when no usable document remains, when the output
     cannot be written, or (:class:`ValidationError`) when the graph breaks the SHACL shapes; the
-    previous build in ``out`` is then left as it was. ``progress`` (:data:`ProgressCallback`)
-    is called as documents are extracted and as the SHACL check advances.
+    previous build in ``out`` is then left as it was. ``progress`` is called as the build
+    advances (:data:`ProgressCallback` names the steps).
 
     When nothing the graph is made from changed since the build in ``out`` (same documents,
     code, ontology and vocabulary: :func:`inputs_digest`), that build is left as it is and its
