@@ -489,11 +489,7 @@ def inputs_digest(
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
 
     add(extractor_digest)
-    folder = ontology_dir()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            add(path.relative_to(folder).as_posix())
-            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    _add_files(digest, ontology_dir(), "*")
     for document in documents:
         add(document.id, document.sha256, document.file_name, document.path.stem)
         add(document.title, document.origin, document.primary_role_hint)
@@ -524,12 +520,18 @@ def code_digest() -> bytes:
         except metadata.PackageNotFoundError:
             parts += [library, ""]
     digest.update("\0".join(parts).encode("utf-8"))
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
-        if "__pycache__" not in path.parts:
-            digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
-            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    _add_files(digest, Path(__file__).resolve().parent, "*.py")
     return digest.digest()
+
+
+def _add_files(digest: Any, folder: Path, pattern: str) -> None:
+    """Feed ``digest`` the name and content of each file under ``folder`` matching ``pattern``."""
+    import hashlib
+
+    for path in sorted(folder.rglob(pattern)):
+        if path.is_file() and "__pycache__" not in path.relative_to(folder).parts:
+            digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
 
 
 def _up_to_date(out: Path, inputs: str, *, validate: bool, strict: bool) -> BuildSummary | None:

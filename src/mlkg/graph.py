@@ -393,17 +393,23 @@ _HEAD_BYTES = 1 << 16
 
 def _prefix_head_open(head: bytes) -> bool:
     """True when ``head`` may end inside the ``@prefix`` lines a Turtle file starts with."""
+    end = _prefix_head_end(head)
+    return end < 0 or b"@prefix ".startswith(head[end:])
+
+
+def _prefix_head_end(data: bytes) -> int:
+    """Return where the ``@prefix`` lines ``data`` starts with end (-1: the last has no newline)."""
     end = 0
-    while head.startswith(b"@prefix ", end):
-        newline = head.find(b"\n", end)
+    while data.startswith(b"@prefix ", end):
+        newline = data.find(b"\n", end)
         if newline < 0:
-            return True
+            return -1
         end = newline + 1
-    return end == len(head) or b"@prefix ".startswith(head[end:])
+    return end
 
 
 def sort_prefix_lines(data: bytes) -> bytes:
-    """Return Turtle ``data`` with the ``@prefix`` lines it starts with in sorted order.
+    r"""Return Turtle ``data`` with the ``@prefix`` lines it starts with in sorted order.
 
     Only that head is split in lines: the rest, as large as the graph, is copied once.
 
@@ -412,10 +418,8 @@ def sort_prefix_lines(data: bytes) -> bytes:
     >>> sort_prefix_lines(b"@prefix b: <urn:b> .\n@prefix a: <urn:a> .\n<urn:x> a b:C .\n")
     b'@prefix a: <urn:a> .\n@prefix b: <urn:b> .\n<urn:x> a b:C .\n'
     """
-    end = 0
-    while data.startswith(b"@prefix ", end):
-        end = data.find(b"\n", end) + 1 or len(data)
-    if end and not data.endswith(b"\n", 0, end):  # nothing but prefixes, no final newline
+    end = _prefix_head_end(data)
+    if end < 0:  # nothing but prefixes, no final newline
         return b"\n".join(sorted(data.split(b"\n")))
     header = sorted(data[:end].splitlines(keepends=True))
     return b"".join([*header, memoryview(data)[end:]])

@@ -398,12 +398,11 @@ def _pointing_at(indexed: GraphIndex, targets: set[str]) -> set[str]:
         lines = re.compile(rb" <(?:" + names + rb")> \.(?:\n|\Z)").finditer(data)
     else:
         wanted = {t.encode("utf-8") for t in targets}
-        lines = (m for m in _IRI_OBJECT_AT_END.finditer(data) if m.group(1) in wanted)
+        lines = (m for m in _IRI_OBJECT.finditer(data) if m.group(1) in wanted)
     return {subjects[bisect_right(starts, line.start()) - 1] for line in lines}
 
 
 _FEW_TARGETS = 32
-_IRI_OBJECT_AT_END = re.compile(rb" <([^>\s]*)> \.(?:\n|\Z)")
 
 
 def _chunk_plan(indexed: GraphIndex, focus: list[str]) -> list[list[str]]:
